@@ -1,0 +1,122 @@
+# CrossFormer on Human3.6M: everything the 9/27/81-frame configs share.
+# Recipe of the paper's section 4.2: Adam, lr 1e-4 decaying by 0.99 per epoch,
+# 100 epochs, batch 512 (2 GPUs x 256; `--auto-scale-lr` rescales the lr for
+# other totals), MPJPE loss, horizontal flips in training, flip averaging in
+# testing, CPN-detected 2D input. The window length is set by the child
+# configs (`model.backbone.num_frames`, `model.head.num_frames`, `seq_len`).
+_base_ = ['mmpose::_base_/default_runtime.py']
+custom_imports = dict(imports=['mmcrossformer'], allow_failed_imports=False)
+
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(
+    type='Pose3dLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+
+# runtime
+train_cfg = dict(max_epochs=100, val_interval=10)
+optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-4))
+param_scheduler = [
+    dict(type='ExponentialLR', gamma=0.99, end=100, by_epoch=True)
+]
+auto_scale_lr = dict(base_batch_size=512)
+default_hooks = dict(
+    checkpoint=dict(
+        type='CheckpointHook',
+        interval=1,
+        save_best='MPJPE',
+        rule='less',
+        max_keep_ckpts=2),
+    logger=dict(type='LoggerHook', interval=20),
+)
+
+# codec: screen-normalised 2D input (x / w * 2 - 1, y / w * 2 - h / w) as a
+# (F, J, 2) window; root-relative 3D target in metres
+codec = dict(
+    type='VideoPoseLifting',
+    num_keypoints=17,
+    zero_center=True,
+    root_index=0,
+    remove_root=False,
+    reshape_keypoints=False)
+
+# model
+model = dict(
+    type='PoseLifter',
+    backbone=dict(
+        type='CrossFormer',
+        num_joints=17,
+        in_channels=2,
+        embed_dim=32,
+        depth=4,
+        num_heads=8,
+        mlp_ratio=2.,
+        drop_path_rate=0.1),
+    head=dict(
+        type='CrossFormerHead',
+        in_channels=17 * 32,
+        num_joints=17,
+        loss=dict(type='MPJPELoss'),
+        decoder=codec),
+    test_cfg=dict(flip_test=True))
+
+# data
+dataset_type = 'Human36mDataset'
+data_root = 'data/h36m/'
+meta_keys = ('id', 'category_id', 'target_img_path', 'flip_indices',
+             'target_root')
+train_pipeline = [
+    dict(type='GenerateTarget', encoder=codec),
+    # mirror the normalised 2D input and the root-relative target about x=0
+    dict(
+        type='RandomFlipAroundRoot',
+        keypoints_flip_cfg=dict(center_mode='static', center_x=0.),
+        target_flip_cfg=dict(center_mode='static', center_x=0.),
+        flip_label=True),
+    dict(type='PackPoseInputs', meta_keys=meta_keys)
+]
+val_pipeline = [
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs', meta_keys=meta_keys)
+]
+train_dataloader = dict(
+    batch_size=256,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        ann_file='annotation_body3d/fps50/h36m_train.npz',
+        causal=False,
+        pad_video_seq=True,
+        keypoint_2d_src='detection',
+        keypoint_2d_det_file='joint_2d_det_files/cpn_ft_h36m_dbb_train.npy',
+        camera_param_file='annotation_body3d/cameras.pkl',
+        data_root=data_root,
+        data_prefix=dict(img='images/'),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=256,
+    num_workers=2,
+    persistent_workers=True,
+    drop_last=False,
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+    dataset=dict(
+        type=dataset_type,
+        ann_file='annotation_body3d/fps50/h36m_test.npz',
+        causal=False,
+        pad_video_seq=True,
+        keypoint_2d_src='detection',
+        keypoint_2d_det_file='joint_2d_det_files/cpn_ft_h36m_dbb_test.npy',
+        camera_param_file='annotation_body3d/cameras.pkl',
+        data_root=data_root,
+        data_prefix=dict(img='images/'),
+        pipeline=val_pipeline,
+        test_mode=True))
+test_dataloader = val_dataloader
+
+# evaluation in millimetres, overall and per action (paper Tables 1-2)
+val_evaluator = [
+    dict(type='MPJPEmm', mode='mpjpe'),
+    dict(type='MPJPEmm', mode='p-mpjpe'),
+    dict(type='MPJPEmm', mode='n-mpjpe'),
+]
+test_evaluator = val_evaluator

@@ -1,0 +1,5 @@
+# CrossFormer, 81-frame window, ground-truth 2D input (paper Table 2).
+_base_ = ['./crossformer_h36m_81f.py']
+train_dataloader = dict(dataset=dict(keypoint_2d_src='gt'))
+val_dataloader = dict(dataset=dict(keypoint_2d_src='gt'))
+test_dataloader = val_dataloader

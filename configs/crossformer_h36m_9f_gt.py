@@ -1,0 +1,5 @@
+# CrossFormer, 9-frame window, ground-truth 2D input (paper Table 2).
+_base_ = ['./crossformer_h36m_9f.py']
+train_dataloader = dict(dataset=dict(keypoint_2d_src='gt'))
+val_dataloader = dict(dataset=dict(keypoint_2d_src='gt'))
+test_dataloader = val_dataloader

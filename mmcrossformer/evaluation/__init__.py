@@ -1,0 +1,3 @@
+from .mpjpe_mm import MPJPEmm
+
+__all__ = ['MPJPEmm']

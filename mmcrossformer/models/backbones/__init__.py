@@ -1,0 +1,7 @@
+from .crossformer import (CrossFormer, CrossFormerBlock, CrossFrameInteraction,
+                          CrossJointInteraction)
+
+__all__ = [
+    'CrossFormer', 'CrossFormerBlock', 'CrossFrameInteraction',
+    'CrossJointInteraction'
+]

@@ -1,0 +1,482 @@
+# Copyright (c) mmcrossformer contributors. Licensed under Apache-2.0.
+"""CrossFormer backbone (Hassanin et al., "CrossFormer: Cross Spatio-Temporal
+Transformer for 3D Human Pose Estimation").
+
+Read it beside the paper:
+
+* :class:`CrossJointInteraction` -- CJI, section 3.2, Eq. 5-6.
+* :class:`CrossFrameInteraction` -- CFI, section 3.3, Eq. 7-9.
+* :class:`CrossFormerBlock` -- one encoder layer: attention -> CJI/CFI -> MLP.
+* :class:`CrossFormer` -- spatial encoder (joints are tokens) followed by the
+  temporal encoder (frames are tokens), Fig. 2.
+
+The regression head (section 3.4) is
+:class:`mmcrossformer.models.heads.CrossFormerHead`.
+
+Shapes use B (batch), F (frames), J (joints), C (input channels: 2, or 3 with
+detector confidence), D (spatial embedding, 32 in the paper) and J*D (temporal
+embedding, 544 for 17 joints).
+"""
+import math
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from mmengine.model.weight_init import trunc_normal_
+from torch import Tensor, nn
+
+from mmpose.registry import MODELS
+
+
+class DropPath(nn.Module):
+    """Stochastic depth: drop the whole residual branch of a sample."""
+
+    def __init__(self, drop_prob: float = 0.) -> None:
+        super().__init__()
+        self.drop_prob = drop_prob
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.drop_prob == 0. or not self.training:
+            return x
+        keep = 1. - self.drop_prob
+        mask = x.new_empty((x.shape[0], ) + (1, ) * (x.ndim - 1))
+        return x * mask.bernoulli_(keep) / keep
+
+    def extra_repr(self) -> str:
+        return f'drop_prob={self.drop_prob}'
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention (Eq. 2-3), fused through
+    :func:`torch.nn.functional.scaled_dot_product_attention`.
+
+    Args:
+        dim (int): Token width.
+        num_heads (int): Number of heads; ``dim`` must be divisible by it.
+        qkv_bias (bool): Bias in the query/key/value projection.
+        attn_drop (float): Dropout on the attention weights.
+        proj_drop (float): Dropout after the output projection.
+    """
+
+    def __init__(self,
+                 dim: int,
+                 num_heads: int,
+                 qkv_bias: bool = True,
+                 attn_drop: float = 0.,
+                 proj_drop: float = 0.) -> None:
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f'Attention width {dim} is not divisible by '
+                             f'num_heads={num_heads}.')
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.attn_drop = attn_drop
+        self.proj = nn.Linear(dim, dim)
+        self.proj_drop = nn.Dropout(proj_drop)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, N, dim) -> (B, N, dim)."""
+        B, N, C = x.shape
+        q, k, v = self.qkv(x).reshape(B, N, 3, self.num_heads,
+                                      C // self.num_heads).permute(
+                                          2, 0, 3, 1, 4).unbind(0)
+        x = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.attn_drop if self.training else 0.)
+        x = x.transpose(1, 2).reshape(B, N, C)
+        return self.proj_drop(self.proj(x))
+
+
+class Mlp(nn.Module):
+    """Two-layer perceptron with GELU."""
+
+    def __init__(self, dim: int, hidden_dim: int, drop: float = 0.) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden_dim)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden_dim, dim)
+        self.drop = nn.Dropout(drop)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+
+
+class CrossJointInteraction(nn.Module):
+    """Cross-Joint Interaction (CJI), Eq. 5: ``CONV(GN(GELU(CONV(Z))))``.
+
+    Two 1D convolutions along the joint axis (kernel 5 in the paper) give
+    every joint an explicit, local view of its neighbours in the joint order,
+    which self-attention lacks.  A joint's output depends only on the joints
+    within ``kernel_size - 1`` positions of it.
+
+    Args:
+        dim (int): Per-joint feature width D.
+        kernel_size (int): Odd convolution kernel along the joints.
+        groups (int): Convolution groups: 1 for dense convolutions (the
+            released model), ``dim`` for the depth-wise ones the paper names.
+        residual (bool): Add the module input to its output (Eq. 5's ``+ Z``).
+            The block that holds the module adds its own residual as well, so
+            this doubles the skip path; the released model does it.
+    """
+
+    def __init__(self,
+                 dim: int,
+                 kernel_size: int = 5,
+                 groups: int = 1,
+                 residual: bool = False) -> None:
+        super().__init__()
+        if kernel_size % 2 == 0:
+            raise ValueError(f'CJI kernel_size must be odd, got {kernel_size}')
+        self.conv1 = nn.Conv1d(
+            dim, dim, kernel_size, padding=kernel_size // 2, groups=groups)
+        self.act = nn.GELU()
+        self.norm = nn.GroupNorm(dim, dim)
+        self.conv2 = nn.Conv1d(
+            dim, dim, kernel_size, padding=kernel_size // 2, groups=groups)
+        self.residual = residual
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B*F, J, D) -> (B*F, J, D)."""
+        y = x.transpose(1, 2)  # convolve along the joints
+        y = self.conv2(self.norm(self.act(self.conv1(y)))).transpose(1, 2)
+        return x + y if self.residual else y
+
+
+class CrossFrameInteraction(nn.Module):
+    """Cross-Frame Interaction (CFI), Eq. 7-9.
+
+    Every frame is a channel and the J*D features are the length of a 1D
+    signal.  Three convolutions (kernel 3 along the features) give theta
+    (query), phi (key) and g (value), each (B, F, J*D); a bilinear kernel
+    mixes frames; a grouped convolution and GroupNorm map the result back.
+
+    Two kernels:
+
+    * ``'compact'`` (the released model; a compact generalized non-local
+      block): the F frames are split into ``groups`` groups and within each
+      group the scalar ``sum(phi * g)`` scales theta.
+    * ``'bilinear'`` (Eq. 8 as written): the frame-by-frame correlation
+      ``C = theta @ phi^T / (J*D)`` (F x F) is applied to g.
+
+    Neither uses a softmax.
+
+    Args:
+        num_frames (int): Number of frames F: the channel count.
+        groups (int): Frame groups of the compact kernel, of the output
+            convolution and of the GroupNorm.  When F is not divisible by it
+            (F = 1, say), ``gcd(F, groups)`` groups are used.
+        kernel (str): ``'compact'`` or ``'bilinear'``.
+        residual (bool): Add the module input to its output (the released
+            model does, inside the block's own residual).
+    """
+
+    kernels = ('compact', 'bilinear')
+
+    def __init__(self,
+                 num_frames: int,
+                 groups: int = 3,
+                 kernel: str = 'compact',
+                 residual: bool = False) -> None:
+        super().__init__()
+        if kernel not in self.kernels:
+            raise ValueError(f'CFI kernel must be one of {self.kernels}, '
+                             f'got {kernel!r}')
+        self.groups = math.gcd(num_frames, groups)
+        self.kernel = kernel
+        # theta, phi and g in one convolution: (B, F, W) -> (B, 3F, W)
+        self.theta_phi_g = nn.Conv1d(
+            num_frames, 3 * num_frames, 3, padding=1, bias=False)
+        self.conv = nn.Conv1d(
+            num_frames,
+            num_frames,
+            3,
+            padding=1,
+            groups=self.groups,
+            bias=False)
+        self.norm = nn.GroupNorm(self.groups, num_frames)
+        self.residual = residual
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, F, J*D) -> (B, F, J*D)."""
+        B, num_frames, W = x.shape
+        theta, phi, g = self.theta_phi_g(x).chunk(3, dim=1)
+        if self.kernel == 'compact':
+            # one scalar per frame group: sum over its frames and features
+            G = self.groups
+            att = (phi * g).reshape(B, G, -1).sum(-1)  # (B, G)
+            y = theta.reshape(B, G, -1) * att[..., None]
+            y = y.reshape(B, num_frames, W)
+        else:
+            corr = theta @ phi.transpose(1, 2) / W  # (B, F, F)
+            y = corr @ g
+        y = self.norm(self.conv(y))
+        return x + y if self.residual else y
+
+
+class CrossFormerBlock(nn.Module):
+    """One encoder layer, Eq. 6 (spatial) and Eq. 9 (temporal)::
+
+        x = x + DropPath(ls1 * MHA(LN(x)))
+        x = x + DropPath(ls2 * Interaction(LN(x)))   # CJI or CFI, optional
+        x = x + DropPath(ls3 * MLP(LN(x)))
+
+    Args:
+        dim (int): Token width.
+        num_heads (int): Attention heads.
+        mlp_ratio (float): MLP hidden width relative to ``dim``.
+        qkv_bias (bool): Bias in the attention's qkv projection.
+        interaction (nn.Module, optional): The CJI or CFI module, or ``None``
+            for a plain transformer layer (PoseFormer).
+        drop (float): Dropout after the attention projection and in the MLP.
+        attn_drop (float): Dropout on the attention weights.
+        drop_path (float): Stochastic depth rate of every residual branch.
+        norm_eps (float): LayerNorm epsilon.
+        layer_scale_init (float, optional): If set, each residual branch is
+            multiplied by a learned per-channel scale initialised to this
+            value (the released model uses 1e-5).
+    """
+
+    def __init__(self,
+                 dim: int,
+                 num_heads: int,
+                 mlp_ratio: float,
+                 qkv_bias: bool,
+                 interaction: Optional[nn.Module] = None,
+                 drop: float = 0.,
+                 attn_drop: float = 0.,
+                 drop_path: float = 0.,
+                 norm_eps: float = 1e-6,
+                 layer_scale_init: Optional[float] = None) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
+        self.attn = Attention(dim, num_heads, qkv_bias, attn_drop, drop)
+        self.interaction = interaction
+        if interaction is not None:
+            self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
+        self.norm3 = nn.LayerNorm(dim, eps=norm_eps)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop)
+        self.drop_path = DropPath(drop_path)
+        num_scales = 3 if interaction is not None else 2
+        self.layer_scales = nn.ParameterList([
+            nn.Parameter(torch.full((dim, ), layer_scale_init))
+            for _ in range(num_scales)
+        ] if layer_scale_init is not None else [])
+
+    def _scale(self, branch: int, x: Tensor) -> Tensor:
+        if len(self.layer_scales):
+            x = self.layer_scales[branch] * x
+        return self.drop_path(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, N, dim) -> (B, N, dim)."""
+        x = x + self._scale(0, self.attn(self.norm1(x)))
+        if self.interaction is not None:
+            x = x + self._scale(1, self.interaction(self.norm2(x)))
+        return x + self._scale(-1, self.mlp(self.norm3(x)))
+
+
+@MODELS.register_module()
+class CrossFormer(BaseModule):
+    """CrossFormer backbone: a spatial transformer with CJI over the joints
+    of every frame, then a temporal transformer with CFI over the frames.
+
+    With ``use_cji=False`` and ``use_cfi=False`` this is PoseFormer (Zheng et
+    al., ICCV 2021), the paper's baseline.
+
+    Args:
+        num_frames (int): Window length F (any odd number; 9, 27, 81 in the
+            paper).
+        num_joints (int): Joints J per frame (17 for Human3.6M).
+        in_channels (int): Channels C per joint: 2 for (x, y), 3 with the
+            detector confidence.
+        embed_dim (int): Spatial embedding width D; the temporal encoder
+            works on J*D features.
+        depth (int): Layers of each encoder.
+        num_heads (int): Attention heads of both encoders.
+        mlp_ratio (float): MLP hidden width relative to the token width.
+        qkv_bias (bool): Bias in the attention qkv projections.
+        drop_rate (float): Dropout after embeddings, projections and MLPs.
+        attn_drop_rate (float): Dropout on attention weights.
+        drop_path_rate (float): Stochastic depth, rising linearly over the
+            layers of each encoder to this value.
+        norm_eps (float): Epsilon of every LayerNorm.
+        use_cji (bool): Cross-Joint Interaction in the spatial layers.
+        cji_kernel_size (int): CJI convolution kernel along the joints.
+        cji_groups (int): CJI convolution groups (1 dense, ``embed_dim``
+            depth-wise).
+        use_cfi (bool): Cross-Frame Interaction in the temporal layers.
+        cfi_kernel (str): ``'compact'`` (released) or ``'bilinear'`` (Eq. 8).
+        cfi_groups (int): CFI frame groups.
+        interaction_residual (bool): CJI and CFI add their input to their
+            output inside the block's residual branch (released model).
+        layer_scale_init (float, optional): Learned per-channel scale of each
+            residual branch, initialised to this value; ``None`` disables it.
+        spatial_pos_embed (bool): Learned spatial (per-joint) positional
+            embedding, E_s of Table 5.
+        temporal_pos_embed (str): Temporal positional embedding, E_t of Table
+            5: ``'per_frame'`` (one learned vector per frame), ``'shared'`` (one
+            vector added to every frame, the released model) or ``'none'``.
+        zero_input_frames (tuple[int, int], optional): Zero the 2D input of
+            frames ``[start, stop)`` before the spatial encoder. A quirk of the
+            released model (frames 10-15); leave ``None`` otherwise.
+        causal (bool): The window ends at the target frame (online use)
+            instead of being centred on it. The network is the same; the flag
+            tells MMPose's datasets and inferencers how to cut windows.
+        init_cfg (dict, optional): mmengine initialisation config.
+
+    Inputs: (B, F, J, C) 2D keypoints, normalised to the screen as MMPose's
+    ``VideoPoseLifting`` codec does.
+    Outputs: a one-tuple with the temporal features (B, F, J*D).
+    """
+
+    temporal_pos_embeds = ('per_frame', 'shared', 'none')
+
+    def __init__(self,
+                 num_frames: int = 81,
+                 num_joints: int = 17,
+                 in_channels: int = 2,
+                 embed_dim: int = 32,
+                 depth: int = 4,
+                 num_heads: int = 8,
+                 mlp_ratio: float = 2.,
+                 qkv_bias: bool = True,
+                 drop_rate: float = 0.,
+                 attn_drop_rate: float = 0.,
+                 drop_path_rate: float = 0.1,
+                 norm_eps: float = 1e-6,
+                 use_cji: bool = True,
+                 cji_kernel_size: int = 5,
+                 cji_groups: int = 1,
+                 use_cfi: bool = True,
+                 cfi_kernel: str = 'compact',
+                 cfi_groups: int = 3,
+                 interaction_residual: bool = False,
+                 layer_scale_init: Optional[float] = None,
+                 spatial_pos_embed: bool = True,
+                 temporal_pos_embed: str = 'per_frame',
+                 zero_input_frames: Optional[Tuple[int, int]] = None,
+                 causal: bool = False,
+                 init_cfg: Optional[dict] = None) -> None:
+        if init_cfg is None:  # timm / PoseFormer initialisation
+            init_cfg = [
+                dict(type='TruncNormal', layer='Linear', std=.02, bias=0.),
+                dict(type='Constant', layer='LayerNorm', val=1., bias=0.)
+            ]
+        super().__init__(init_cfg=init_cfg)
+        if temporal_pos_embed not in self.temporal_pos_embeds:
+            raise ValueError('temporal_pos_embed must be one of '
+                             f'{self.temporal_pos_embeds}, got '
+                             f'{temporal_pos_embed!r}')
+        self.num_frames = num_frames
+        self.num_joints = num_joints
+        self.in_channels = in_channels
+        self.embed_dim = embed_dim
+        self.out_channels = num_joints * embed_dim
+        self.zero_input_frames = zero_input_frames
+        self.causal = causal
+        temporal_dim = self.out_channels
+
+        # spatial encoder: joints are tokens
+        self.spatial_embed = nn.Linear(in_channels, embed_dim)
+        self.spatial_pos_embed = nn.Parameter(
+            torch.zeros(1, num_joints, embed_dim)) if spatial_pos_embed else None
+        # temporal encoder: frames are tokens of J*D features
+        self.temporal_pos_embed = None
+        if temporal_pos_embed != 'none':
+            embed_frames = num_frames if temporal_pos_embed == 'per_frame' else 1
+            self.temporal_pos_embed = nn.Parameter(
+                torch.zeros(1, embed_frames, temporal_dim))
+        self.pos_drop = nn.Dropout(drop_rate)
+
+        dpr = torch.linspace(0, drop_path_rate, depth).tolist()
+        common = dict(
+            num_heads=num_heads,
+            mlp_ratio=mlp_ratio,
+            qkv_bias=qkv_bias,
+            drop=drop_rate,
+            attn_drop=attn_drop_rate,
+            norm_eps=norm_eps,
+            layer_scale_init=layer_scale_init)
+        self.spatial_blocks = nn.ModuleList([
+            CrossFormerBlock(
+                embed_dim,
+                interaction=CrossJointInteraction(
+                    embed_dim, cji_kernel_size, cji_groups,
+                    interaction_residual) if use_cji else None,
+                drop_path=dpr[i],
+                **common) for i in range(depth)
+        ])
+        self.spatial_norm = nn.LayerNorm(embed_dim, eps=norm_eps)
+        self.temporal_blocks = nn.ModuleList([
+            CrossFormerBlock(
+                temporal_dim,
+                interaction=CrossFrameInteraction(
+                    num_frames, cfi_groups, cfi_kernel, interaction_residual)
+                if use_cfi else None,
+                drop_path=dpr[i],
+                **common) for i in range(depth)
+        ])
+        self.temporal_norm = nn.LayerNorm(temporal_dim, eps=norm_eps)
+
+    def init_weights(self) -> None:
+        """Positional embeddings from a truncated normal (std 0.02), as in
+        PoseFormer's timm lineage; the rest as configured by ``init_cfg``."""
+        super().init_weights()
+        if isinstance(self.init_cfg, dict) and self.init_cfg.get(
+                'type') == 'Pretrained':
+            return
+        for embed in (self.spatial_pos_embed, self.temporal_pos_embed):
+            if embed is not None:
+                trunc_normal_(embed, std=.02)
+
+    def check_inputs(self, x: Tensor) -> None:
+        """Raise a ValueError that names what is wrong with an input."""
+        expected = (f'(B, {self.num_frames}, {self.num_joints}, '
+                    f'{self.in_channels})')
+        if not torch.is_tensor(x):
+            raise TypeError(f'CrossFormer expects a tensor {expected}, got '
+                            f'{type(x).__name__}')
+        if not x.is_floating_point():
+            raise TypeError(f'CrossFormer expects floating-point keypoints, '
+                            f'got {x.dtype}')
+        if x.ndim != 4 or tuple(x.shape[1:]) != (self.num_frames,
+                                                 self.num_joints,
+                                                 self.in_channels):
+            problem = ''
+            if x.ndim == 4:
+                names = ('frames', 'joints', 'channels per joint')
+                wanted = (self.num_frames, self.num_joints, self.in_channels)
+                problem = '; '.join(
+                    f'{n}: got {g}, the config expects {w}'
+                    for n, g, w in zip(names, x.shape[1:], wanted) if g != w)
+            raise ValueError(f'CrossFormer expects 2D keypoints of shape '
+                             f'{expected}, got {tuple(x.shape)}' +
+                             (f' ({problem})' if problem else ''))
+
+    def forward(self, x: Tensor) -> Tuple[Tensor]:
+        """(B, F, J, C) keypoints -> ((B, F, J*D) features, )."""
+        self.check_inputs(x)
+        B, num_frames, num_joints, _ = x.shape
+        if self.zero_input_frames is not None:
+            start, stop = self.zero_input_frames
+            x = x.clone()
+            x[:, start:stop] = 0
+
+        # spatial encoder, every frame on its own: (B*F, J, D)
+        x = self.spatial_embed(x.reshape(B * num_frames, num_joints, -1))
+        if self.spatial_pos_embed is not None:
+            x = x + self.spatial_pos_embed
+        x = self.pos_drop(x)
+        for block in self.spatial_blocks:
+            x = block(x)
+        x = self.spatial_norm(x)
+
+        # temporal encoder: (B, F, J*D)
+        x = x.reshape(B, num_frames, -1)
+        if self.temporal_pos_embed is not None:
+            x = x + self.temporal_pos_embed
+        x = self.pos_drop(x)
+        for block in self.temporal_blocks:
+            x = block(x)
+        return (self.temporal_norm(x), )
+

@@ -1,0 +1,3 @@
+from .io import atomic_save
+
+__all__ = ['atomic_save']

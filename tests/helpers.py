@@ -1,0 +1,4 @@
+"""Shared test helpers."""
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent

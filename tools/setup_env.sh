@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Create (or verify) the project's virtual environment in .venv/ at the
+# repository root.  Idempotent: a finished environment carries a stamp that
+# records the inputs it was built from; a second call with the same inputs
+# returns in a second.  An environment without a valid stamp is never used:
+# the next call finishes it (pip skips what is already there) before stamping.
+#
+# The mmcv 2.1.0 wheel (compiled ops, 10-20 minutes on 2 cores) and the
+# xtcocotools wheel (built against numpy 2) are cached outside the repository,
+# in ${MMCROSSFORMER_CACHE:-$HOME/.cache/mmcrossformer}/wheels, so a fresh clone
+# on the same machine reuses them.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+CACHE="${MMCROSSFORMER_CACHE:-$HOME/.cache/mmcrossformer}"
+WHEELS="$CACHE/wheels"
+PY="${PYTHON:-python3.11}"
+STAMP="$VENV/.mmcrossformer-stamp"
+
+die() {
+    echo "setup_env: ERROR: $*" >&2
+    echo "setup_env: .venv/ is left unstamped; fix the problem and run the command again." >&2
+    exit 1
+}
+say() { echo "setup_env: $*"; }
+
+stamp_inputs() {
+    cat "$ROOT"/requirements/*.txt "$ROOT/tools/setup_env.sh" "$ROOT/setup.py" | sha256sum | cut -d' ' -f1
+}
+
+WANT="$(stamp_inputs)"
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x "$VENV/bin/python" ]]; then
+    say "environment up to date ($VENV)"
+    exit 0
+fi
+
+# ---- preconditions: say what is missing and what to do -------------------
+command -v "$PY" >/dev/null || die "$PY not found; install Python 3.11 or set PYTHON=/path/to/python3.11"
+"$PY" -c 'import venv, ensurepip' 2>/dev/null || die "$PY lacks venv/ensurepip (Debian: apt-get install python3.11-venv)"
+command -v gcc >/dev/null && command -v g++ >/dev/null || die "no C/C++ compiler: mmcv's ops and xtcocotools are compiled here (Debian: apt-get install build-essential)"
+"$PY" -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+    || die "Python headers missing (Debian: apt-get install python3.11-dev)"
+need_gb=12
+[[ -f "$STAMP" || -d "$VENV/lib" ]] && need_gb=3
+free_gb=$(df -Pk "$ROOT" | awk 'NR==2 {print int($4/1048576)}')
+(( free_gb >= need_gb )) || die "only ${free_gb} GiB free on $(df -P "$ROOT" | awk 'NR==2{print $6}'), need about ${need_gb} GiB (torch's CUDA build alone is 5.5 GiB)"
+
+rm -f "$STAMP"
+if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import sys' 2>/dev/null; then
+    say "creating $VENV"
+    rm -rf "$VENV"
+    "$PY" -m venv "$VENV" || die "python -m venv failed"
+fi
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+pipi() { "${PIP[@]}" install --quiet "$@" || die "pip install $* failed (is the package registry reachable?)"; }
+
+say "[1/6] build tools"
+pipi --upgrade pip wheel ninja 'cython>=3' 'numpy>=2,<2.4' 'setuptools>=77,<81'
+
+say "[2/6] torch 2.14.1 + torchvision 0.29.1 (local files)"
+pipi torch==2.14.1 torchvision==0.29.1
+
+say "[3/6] OpenMMLab runtime"
+pipi mmengine==0.10.7 -r "$ROOT/requirements/mmpose_runtime.txt" -r "$ROOT/requirements/tests.txt" \
+     addict pyyaml yapf rich termcolor packaging tqdm
+
+mkdir -p "$WHEELS"
+build_mmcv() {
+    local tmp
+    rm -rf "$CACHE"/mmcv-build.*  # leftovers of an interrupted build
+    tmp="$(mktemp -d "$CACHE/mmcv-build.XXXXXX")"
+    # mmcv 2.1.0's setup.py imports pkg_resources, gone from setuptools >= 70
+    pipi 'setuptools<70'
+    say "    building mmcv 2.1.0 with ops from its sdist (once per machine, 10-20 minutes; log: $tmp/build.log)"
+    "${PIP[@]}" download --quiet --no-deps --no-build-isolation --no-binary :all: mmcv==2.1.0 -d "$tmp" \
+        || die "cannot download the mmcv 2.1.0 sdist"
+    tar -xzf "$tmp"/mmcv-2.1.0.tar.gz -C "$tmp"
+    # torch >= 2.10 headers need C++20; mmcv 2.1.0 pins C++17.
+    sed -i 's/-std=c++17/-std=c++20/g' "$tmp/mmcv-2.1.0/setup.py"
+    (cd "$tmp/mmcv-2.1.0" && MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="$(nproc)" \
+        "${PIP[@]}" wheel --no-build-isolation --no-deps -w "$tmp/dist" . >"$tmp/build.log" 2>&1) \
+        || { tail -30 "$tmp/build.log" >&2; die "mmcv build failed; full log in $tmp/build.log"; }
+    # publish atomically: a killed build never leaves a wheel that looks finished
+    local whl; whl="$(ls "$tmp"/dist/mmcv-2.1.0-*.whl)"
+    mv "$whl" "$WHEELS/$(basename "$whl").part" && mv "$WHEELS/$(basename "$whl").part" "$WHEELS/$(basename "$whl")"
+    rm -rf "$tmp"
+    pipi 'setuptools>=77,<81'  # torch asks for >=77; mmengine needs pkg_resources
+}
+say "[4/6] mmcv 2.1.0 (cached wheel in $WHEELS)"
+if ! ls "$WHEELS"/mmcv-2.1.0-*.whl >/dev/null 2>&1; then build_mmcv; fi
+pipi --no-deps "$(ls "$WHEELS"/mmcv-2.1.0-*.whl | head -1)"
+
+say "[5/6] xtcocotools (built against numpy 2), mmdet 3.3.0, mmpose 1.3.2 (--no-deps: chumpy cannot build)"
+if ! ls "$WHEELS"/xtcocotools-*.whl >/dev/null 2>&1; then
+    tmp="$(mktemp -d "$CACHE/xtc-build.XXXXXX")"
+    "${PIP[@]}" wheel --quiet --no-deps --no-binary xtcocotools --no-build-isolation -w "$tmp" xtcocotools \
+        || die "xtcocotools build failed"
+    whl="$(ls "$tmp"/xtcocotools-*.whl)"; mv "$whl" "$WHEELS/"; rm -rf "$tmp"
+fi
+pipi --no-deps "$(ls "$WHEELS"/xtcocotools-*.whl | head -1)"
+pipi mmdet==3.3.0
+pipi --no-deps mmpose==1.3.2
+
+say "[6/6] mmcrossformer (editable)"
+pipi --no-deps --no-build-isolation -e "$ROOT"
+
+say "verifying"
+"$VENV/bin/python" - <<'PY' || die "the environment does not import; see the traceback above"
+import torch, torchvision, mmcv, mmengine, mmdet, mmpose
+from mmcv.ops import nms  # compiled ops present
+import mmpose.models, mmpose.visualization, xtcocotools.coco
+import mmcrossformer
+from mmpose.registry import MODELS
+assert MODELS.get('CrossFormer') is not None, 'CrossFormer is not registered'
+print(f'setup_env: torch {torch.__version__}, mmcv {mmcv.__version__}, mmengine {mmengine.__version__}, '
+      f'mmdet {mmdet.__version__}, mmpose {mmpose.__version__}')
+PY
+echo "$WANT" > "$STAMP"
+say "ready: $VENV"
