@@ -6,5 +6,6 @@ Importing the package registers its modules in MMPose's registries (scope
 """
 from .evaluation import *  # noqa: F401,F403
 from .models import *  # noqa: F401,F403
+from .utils import *  # noqa: F401,F403
 
 __version__ = '0.1.0'

@@ -24,7 +24,8 @@ default_hooks = dict(
         interval=1,
         save_best='MPJPE',
         rule='less',
-        max_keep_ckpts=2),
+        max_keep_ckpts=2,
+        backend_args=dict(backend='atomic_local')),  # crash-safe writes
     logger=dict(type='LoggerHook', interval=20),
 )
 

@@ -1,3 +1,11 @@
-from .io import atomic_save
+from .checkpoint import check_checkpoint
+from .io import (AtomicLocalBackend, atomic_save, find_resumable_checkpoint,
+                 is_readable_checkpoint)
+from .metrics_table import format_metrics
+from .runner import prepare_runner_cfg
 
-__all__ = ['atomic_save']
+__all__ = [
+    'AtomicLocalBackend', 'atomic_save', 'check_checkpoint',
+    'find_resumable_checkpoint', 'format_metrics', 'is_readable_checkpoint',
+    'prepare_runner_cfg'
+]

@@ -106,14 +106,21 @@ class CrossJointInteraction(nn.Module):
 
     Two 1D convolutions along the joint axis (kernel 5 in the paper) give
     every joint an explicit, local view of its neighbours in the joint order,
-    which self-attention lacks.  A joint's output depends only on the joints
-    within ``kernel_size - 1`` positions of it.
+    which self-attention lacks.  The convolutions reach ``kernel_size - 1``
+    joints to each side.  The released model's GroupNorm normalises every
+    channel over all joints, so distant joints still meet through the
+    normalisation statistics; with ``norm_over_joints=False`` every joint is
+    normalised on its own (over its channels) and a joint's output depends
+    only on the joints within reach.
 
     Args:
         dim (int): Per-joint feature width D.
         kernel_size (int): Odd convolution kernel along the joints.
         groups (int): Convolution groups: 1 for dense convolutions (the
             released model), ``dim`` for the depth-wise ones the paper names.
+        norm_over_joints (bool): GroupNorm with one group per channel, over
+            the joints (the released model); else a LayerNorm over the channels
+            of each joint.
         residual (bool): Add the module input to its output (Eq. 5's ``+ Z``).
             The block that holds the module adds its own residual as well, so
             this doubles the skip path; the released model does it.
@@ -123,6 +130,7 @@ class CrossJointInteraction(nn.Module):
                  dim: int,
                  kernel_size: int = 5,
                  groups: int = 1,
+                 norm_over_joints: bool = True,
                  residual: bool = False) -> None:
         super().__init__()
         if kernel_size % 2 == 0:
@@ -130,15 +138,21 @@ class CrossJointInteraction(nn.Module):
         self.conv1 = nn.Conv1d(
             dim, dim, kernel_size, padding=kernel_size // 2, groups=groups)
         self.act = nn.GELU()
-        self.norm = nn.GroupNorm(dim, dim)
+        self.norm_over_joints = norm_over_joints
+        self.norm = nn.GroupNorm(dim, dim) if norm_over_joints else \
+            nn.LayerNorm(dim)
         self.conv2 = nn.Conv1d(
             dim, dim, kernel_size, padding=kernel_size // 2, groups=groups)
         self.residual = residual
 
     def forward(self, x: Tensor) -> Tensor:
         """(B*F, J, D) -> (B*F, J, D)."""
-        y = x.transpose(1, 2)  # convolve along the joints
-        y = self.conv2(self.norm(self.act(self.conv1(y)))).transpose(1, 2)
+        y = self.act(self.conv1(x.transpose(1, 2)))  # along the joints
+        if self.norm_over_joints:
+            y = self.norm(y)
+        else:
+            y = self.norm(y.transpose(1, 2)).transpose(1, 2)
+        y = self.conv2(y).transpose(1, 2)
         return x + y if self.residual else y
 
 
@@ -304,6 +318,9 @@ class CrossFormer(BaseModule):
         cji_kernel_size (int): CJI convolution kernel along the joints.
         cji_groups (int): CJI convolution groups (1 dense, ``embed_dim``
             depth-wise).
+        cji_norm_over_joints (bool): CJI's GroupNorm normalises each channel
+            over the joints (released); ``False`` normalises each joint on its
+            own, which keeps CJI strictly local.
         use_cfi (bool): Cross-Frame Interaction in the temporal layers.
         cfi_kernel (str): ``'compact'`` (released) or ``'bilinear'`` (Eq. 8).
         cfi_groups (int): CFI frame groups.
@@ -347,6 +364,7 @@ class CrossFormer(BaseModule):
                  use_cji: bool = True,
                  cji_kernel_size: int = 5,
                  cji_groups: int = 1,
+                 cji_norm_over_joints: bool = True,
                  use_cfi: bool = True,
                  cfi_kernel: str = 'compact',
                  cfi_groups: int = 3,
@@ -402,7 +420,8 @@ class CrossFormer(BaseModule):
                 embed_dim,
                 interaction=CrossJointInteraction(
                     embed_dim, cji_kernel_size, cji_groups,
-                    interaction_residual) if use_cji else None,
+                    cji_norm_over_joints, interaction_residual)
+                if use_cji else None,
                 drop_path=dpr[i],
                 **common) for i in range(depth)
         ])

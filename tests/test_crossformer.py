@@ -1,0 +1,249 @@
+"""CrossFormer backbone, CJI / CFI layers and head: behaviour, not just runs."""
+import copy
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.structures import InstanceData
+
+from mmcrossformer.models import (CrossFormer, CrossFrameInteraction,
+                                  CrossJointInteraction, flip_pose3d)
+from mmpose.datasets.datasets.utils import parse_pose_metainfo
+from mmpose.registry import MODELS
+from mmpose.structures import PoseDataSample
+
+from .helpers import REPO
+
+H36M_FLIP = parse_pose_metainfo(
+    dict(from_file='configs/_base_/datasets/h36m.py'))['flip_indices']
+
+
+def lifter_cfg(num_frames: int, num_joints: int = 17, **backbone) -> dict:
+    """The model of configs/crossformer_h36m_*f.py for any F and J."""
+    cfg = copy.deepcopy(
+        Config.fromfile(REPO / 'configs/crossformer_h36m_9f.py').model)
+    cfg.backbone.update(num_frames=num_frames, num_joints=num_joints,
+                        **backbone)
+    cfg.head.update(num_frames=num_frames, num_joints=num_joints,
+                    in_channels=num_joints * cfg.backbone.embed_dim)
+    return cfg
+
+
+def build_lifter(num_frames: int, num_joints: int = 17, **backbone):
+    model = MODELS.build(lifter_cfg(num_frames, num_joints, **backbone))
+    model.init_weights()
+    return model
+
+
+@pytest.mark.parametrize('num_frames', [1, 9, 27, 81, 243])
+@pytest.mark.parametrize('num_joints', [16, 17])
+def test_output_shapes(num_frames, num_joints):
+    model = build_lifter(num_frames, num_joints).eval()
+    x = torch.randn(2, num_frames, num_joints, 2)
+    with torch.no_grad():
+        feats = model.backbone(x)
+        out = model(x, None, mode='tensor')
+    assert feats[0].shape == (2, num_frames, num_joints * 32)
+    assert out.shape == (2, num_joints, 3)
+    assert torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize('options', [
+    dict(),
+    dict(cfi_kernel='bilinear', cji_groups=32, cji_norm_over_joints=False),
+    dict(layer_scale_init=1e-5, interaction_residual=True,
+         temporal_pos_embed='shared', qkv_bias=False),
+])
+def test_every_parameter_receives_a_gradient(options):
+    model = build_lifter(9, **options).train()
+    x = torch.randn(4, 9, 17, 2)
+    model(x, None, mode='tensor').square().sum().backward()
+    no_grad = [n for n, p in model.named_parameters()
+               if p.grad is None or not p.grad.abs().sum() > 0]
+    assert no_grad == []
+
+
+def test_input_with_confidence_channel():
+    model = build_lifter(9, in_channels=3).eval()
+    out = model(torch.rand(2, 9, 17, 3), None, mode='tensor')
+    assert out.shape == (2, 17, 3)
+
+
+def _changed_joints(module, x, joint):
+    y = module(x)
+    x2 = x.clone()
+    x2[:, joint] += torch.randn_like(x2[:, joint])
+    diff = (module(x2) - y).abs().amax(dim=(0, 2))
+    return set(torch.nonzero(diff > 1e-6).flatten().tolist())
+
+
+@pytest.mark.parametrize('groups', [1, 32])
+def test_cji_is_local(groups):
+    torch.manual_seed(0)
+    cji = CrossJointInteraction(
+        32, kernel_size=5, groups=groups, norm_over_joints=False).eval()
+    x = torch.randn(3, 17, 32)
+    for joint in (0, 8, 16):
+        # two kernel-5 convolutions: reach 2 + 2 joints to each side
+        within = {j for j in range(17) if abs(j - joint) <= 4}
+        assert _changed_joints(cji, x, joint) == within
+
+
+def test_cji_released_norm_couples_joints_only_through_statistics():
+    torch.manual_seed(0)
+    cji = CrossJointInteraction(32, norm_over_joints=True).eval()
+    x = torch.randn(3, 17, 32)
+    assert _changed_joints(cji, x, 0) == set(range(17))
+    # with the normalisation replaced by the identity the reach is local
+    cji.norm = torch.nn.Identity()
+    assert _changed_joints(cji, x, 0) == {0, 1, 2, 3, 4}
+
+
+def test_cji_matches_eq5_by_hand():
+    """CONV(GN(GELU(CONV(Z)))) with 1x1 kernels and a single channel."""
+    cji = CrossJointInteraction(1, kernel_size=1, residual=True)
+    with torch.no_grad():
+        cji.conv1.weight.fill_(2.)
+        cji.conv1.bias.fill_(0.5)
+        cji.conv2.weight.fill_(3.)
+        cji.conv2.bias.fill_(-1.)
+    z = torch.tensor([[[0.], [1.], [2.]]])  # (1, J=3, D=1)
+    h = torch.nn.functional.gelu(2 * z + 0.5)
+    gn = (h - h.mean()) / torch.sqrt(h.var(unbiased=False) + 1e-5)
+    torch.testing.assert_close(cji(z), 3 * gn - 1 + z)
+
+
+@pytest.mark.parametrize('kernel', ['compact', 'bilinear'])
+def test_cfi_mixes_frames(kernel):
+    torch.manual_seed(0)
+    cfi = CrossFrameInteraction(9, groups=3, kernel=kernel)
+    x = torch.randn(2, 9, 544)
+    y = cfi(x)
+    x2 = x.clone()
+    x2[:, 4] += 1
+    changed = (cfi(x2) - y).abs().amax(dim=(0, 2)) > 1e-6
+    assert changed.all(), 'a change in one frame must reach every frame'
+
+
+def test_cfi_compact_kernel_by_hand():
+    """One group: sum(phi * g) scales theta (no softmax)."""
+    cfi = CrossFrameInteraction(2, groups=1)
+    x = torch.randn(1, 2, 5)
+    theta, phi, g = cfi.theta_phi_g(x).chunk(3, dim=1)
+    expected = cfi.norm(cfi.conv((phi * g).sum() * theta))
+    torch.testing.assert_close(cfi(x), expected)
+
+
+def test_cfi_bilinear_kernel_by_hand():
+    """Eq. 8: C = Q K^T (F x F) applied to V, scaled by the width."""
+    cfi = CrossFrameInteraction(3, groups=3, kernel='bilinear')
+    x = torch.randn(2, 3, 8)
+    q, k, v = cfi.theta_phi_g(x).chunk(3, dim=1)
+    corr = torch.einsum('bfw,bgw->bfg', q, k) / 8
+    expected = cfi.norm(cfi.conv(torch.einsum('bfg,bgw->bfw', corr, v)))
+    torch.testing.assert_close(cfi(x), expected)
+
+
+def test_cfi_groups_fall_back_for_frame_counts_not_divisible():
+    assert CrossFrameInteraction(1, groups=3).groups == 1
+    assert CrossFrameInteraction(81, groups=3).groups == 3
+
+
+def test_poseformer_switches_remove_cji_and_cfi():
+    backbone = CrossFormer(num_frames=9, use_cji=False, use_cfi=False)
+    names = [n for n, _ in backbone.named_modules()]
+    assert not any('interaction' in n for n in names)
+    with pytest.raises(ValueError, match='temporal_pos_embed'):
+        CrossFormer(num_frames=9, temporal_pos_embed='learned')
+
+
+def test_bad_inputs_name_the_problem():
+    backbone = CrossFormer(num_frames=9)
+    with pytest.raises(ValueError, match='joints: got 16, the config '
+                       'expects 17'):
+        backbone(torch.zeros(1, 9, 16, 2))
+    with pytest.raises(ValueError, match='frames: got 27'):
+        backbone(torch.zeros(1, 27, 17, 2))
+    with pytest.raises(ValueError, match=r'\(B, 9, 17, 2\)'):
+        backbone(torch.zeros(9, 17, 2))
+    with pytest.raises(TypeError, match='floating-point'):
+        backbone(torch.zeros(1, 9, 17, 2, dtype=torch.long))
+
+
+def _samples(n):
+    return [
+        PoseDataSample(metainfo=dict(flip_indices=H36M_FLIP))
+        for _ in range(n)
+    ]
+
+
+def _predict(model, x):
+    out = model(x.clone(), _samples(len(x)), mode='predict')
+    return torch.stack(
+        [torch.as_tensor(s.pred_instances.keypoints).reshape(17, 3)
+         for s in out])
+
+
+def test_flip_test_averaging_is_equivariant():
+    torch.manual_seed(0)
+    model = build_lifter(9).eval()
+    assert model.test_cfg['flip_test']
+    x = torch.randn(3, 9, 17, 2)
+    x_flip = x[:, :, H36M_FLIP].clone()
+    x_flip[..., 0] *= -1
+    with torch.no_grad():
+        pred = _predict(model, x)
+        pred_flip = _predict(model, x_flip)
+        plain = model(x, None, mode='tensor')
+    torch.testing.assert_close(pred_flip, flip_pose3d(pred, H36M_FLIP),
+                               rtol=1e-4, atol=1e-5)
+    assert not torch.allclose(pred, plain, atol=1e-4), \
+        'flip averaging must change the prediction of an untrained model'
+
+
+def test_head_loss_is_mpjpe():
+    model = build_lifter(1).eval()
+    x = torch.randn(2, 1, 17, 2)
+    samples = _samples(2)
+    target = torch.randn(2, 17, 3)
+    for s, t in zip(samples, target):
+        s.gt_instance_labels = InstanceData(
+            lifting_target_label=t[None],
+            lifting_target_weight=torch.ones(1, 17))
+    losses = model(x, samples, mode='loss')
+    pred = model(x, None, mode='tensor')
+    expected = (pred - target).norm(dim=-1).mean()
+    torch.testing.assert_close(losses['loss_pose3d'], expected)
+
+
+def test_causal_flag_reaches_pose_lifter():
+    assert build_lifter(9, causal=True).causal
+    assert not build_lifter(9).causal
+
+
+def test_train_mode_is_stochastic_eval_mode_deterministic():
+    torch.manual_seed(0)
+    model = build_lifter(9, drop_path_rate=0.5, drop_rate=0.1)
+    x = torch.randn(4, 9, 17, 2)
+    model.train()
+    assert not torch.equal(model(x, None, mode='tensor'),
+                           model(x, None, mode='tensor'))
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model(x, None, mode='tensor'),
+                           model(x, None, mode='tensor'))
+
+
+def test_bfloat16_matches_float32():
+    torch.manual_seed(0)
+    model = build_lifter(27).eval()
+    x = torch.randn(4, 27, 17, 2)
+    with torch.no_grad():
+        ref = model(x, None, mode='tensor')
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            auto = model(x, None, mode='tensor')
+        pure = model.to(torch.bfloat16)(x.bfloat16(), None, mode='tensor')
+    for out in (auto, pure):
+        assert out.dtype == torch.bfloat16
+        rel = (out.float() - ref).norm() / ref.norm()
+        assert rel < 0.05, rel

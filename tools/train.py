@@ -1,0 +1,97 @@
+# Copyright (c) mmcrossformer contributors. Licensed under Apache-2.0.
+"""Train a lifting model with MMPose's interface.
+
+    python tools/train.py configs/crossformer_h36m_81f.py
+    tools/dist_train.sh configs/crossformer_h36m_81f.py 2
+"""
+import argparse
+import os
+import os.path as osp
+
+# Checkpoints hold the optimizer, message hub and numpy state besides the
+# weights; torch >= 2.6 loads with weights_only=True by default, which refuses
+# them when resuming. Our own checkpoints are trusted.
+os.environ.setdefault('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from mmcrossformer.utils import (find_resumable_checkpoint,  # noqa: E402
+                                 prepare_runner_cfg)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a pose lifter')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint, or from the latest one in '
+        'the work dir when no path is given')
+    parser.add_argument(
+        '--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument(
+        '--no-validate',
+        action='store_true',
+        help='do not evaluate checkpoints during training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate with the total batch size')
+    parser.add_argument(
+        '--deterministic',
+        action='store_true',
+        help='deterministic algorithms and a fixed seed (default 0)')
+    parser.add_argument('--seed', type=int, help='random seed')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. train_cfg.max_epochs=10')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        './work_dirs',
+        osp.splitext(osp.basename(args.config))[0])
+    if args.resume == 'auto':
+        # the newest checkpoint that is complete, not whatever was written
+        # last: a job killed while saving must still resume
+        latest = find_resumable_checkpoint(cfg.work_dir)
+        cfg.resume, cfg.load_from = latest is not None, latest
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+    if args.deterministic or args.seed is not None:
+        cfg.randomness = dict(
+            seed=args.seed if args.seed is not None else 0,
+            deterministic=args.deterministic)
+    prepare_runner_cfg(cfg)
+    Runner.from_cfg(cfg).train()
+
+
+if __name__ == '__main__':
+    main()
