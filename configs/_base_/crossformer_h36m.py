@@ -9,7 +9,9 @@ custom_imports = dict(imports=['mmcrossformer'], allow_failed_imports=False)
 
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(
-    type='Pose3dLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+    type='CrossFormerPose3dVisualizer',
+    vis_backends=vis_backends,
+    name='visualizer')
 
 # runtime
 train_cfg = dict(max_epochs=100, val_interval=10)
@@ -28,6 +30,8 @@ default_hooks = dict(
         backend_args=dict(backend='atomic_local')),  # crash-safe writes
     logger=dict(type='LoggerHook', interval=20),
 )
+# checkpoints carry the random generators: a resumed run continues exactly
+custom_hooks = [dict(type='SyncBuffersHook'), dict(type='RandomStateHook')]
 
 # codec: screen-normalised 2D input (x / w * 2 - 1, y / w * 2 - h / w) as a
 # (F, J, 2) window; root-relative 3D target in metres
