@@ -247,3 +247,14 @@ def test_bfloat16_matches_float32():
         assert out.dtype == torch.bfloat16
         rel = (out.float() - ref).norm() / ref.norm()
         assert rel < 0.05, rel
+
+
+def test_non_finite_keypoints_are_refused():
+    backbone = CrossFormer(num_frames=9)
+    x = torch.zeros(2, 9, 17, 2)
+    x[1, 4, 7, 0] = float('nan')
+    with pytest.raises(ValueError, match=r'NaN or infinite.*\[1, 4, 7, 0\]'):
+        backbone(x)
+    x[1, 4, 7, 0] = float('inf')
+    with pytest.raises(ValueError, match='NaN or infinite'):
+        backbone(x)

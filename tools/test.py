@@ -52,12 +52,12 @@ def main() -> int:
         './work_dirs',
         osp.splitext(osp.basename(args.config))[0])
     try:
-        check_checkpoint(args.checkpoint)
+        check_checkpoint(args.checkpoint, cfg.model)
+        prepare_runner_cfg(cfg, ['test_dataloader'])
     except ValueError as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
     cfg.load_from = args.checkpoint
-    prepare_runner_cfg(cfg)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     if runner.rank == 0:

@@ -7,6 +7,7 @@
 import argparse
 import os
 import os.path as osp
+import sys
 
 # Checkpoints hold the optimizer, message hub and numpy state besides the
 # weights; torch >= 2.6 loads with weights_only=True by default, which refuses
@@ -16,7 +17,8 @@ os.environ.setdefault('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mmcrossformer.utils import (find_resumable_checkpoint,  # noqa: E402
+from mmcrossformer.utils import (check_checkpoint,  # noqa: E402
+                                 find_resumable_checkpoint,
                                  prepare_runner_cfg)
 
 
@@ -89,7 +91,12 @@ def main() -> None:
         cfg.randomness = dict(
             seed=args.seed if args.seed is not None else 0,
             deterministic=args.deterministic)
-    prepare_runner_cfg(cfg)
+    try:
+        if cfg.get('load_from'):
+            check_checkpoint(cfg.load_from, cfg.model)
+        prepare_runner_cfg(cfg, ['train_dataloader', 'val_dataloader'])
+    except ValueError as e:
+        sys.exit(f'error: {e}')
     Runner.from_cfg(cfg).train()
 
 

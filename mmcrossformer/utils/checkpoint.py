@@ -1,27 +1,59 @@
 # Copyright (c) mmcrossformer contributors. Licensed under Apache-2.0.
-"""Checks that give a clear message before mmengine meets a bad file."""
+"""Checks that give a clear message before mmengine meets a bad checkpoint
+(mmengine loads weights with strict=False and only warns)."""
 import os.path as osp
+from typing import Optional
 
 import torch
+from mmengine.config import ConfigDict
 
 from ..models.official import CONVERT_HINT, is_official_state_dict
 from .io import is_readable_checkpoint
 
 
-def check_checkpoint(path: str) -> None:
+def _state_dict(ckpt) -> dict:
+    if not isinstance(ckpt, dict):
+        return {}
+    if 'model_pos' in ckpt:
+        return ckpt['model_pos']
+    return ckpt.get('state_dict', ckpt)
+
+
+def check_checkpoint(path: str, model_cfg: Optional[ConfigDict] = None) -> None:
     """Raise a ValueError naming the problem if ``path`` is not a complete
-    MMPose checkpoint: missing, truncated, or a released CrossFormer file that
-    needs conversion first."""
+    MMPose checkpoint of the model ``model_cfg`` builds: missing, truncated,
+    a released CrossFormer file that needs conversion first, or weights of
+    another architecture (missing, unexpected or differently shaped
+    tensors)."""
     if not osp.isfile(path):
         raise ValueError(f'checkpoint {path} does not exist')
     if not is_readable_checkpoint(path):
         raise ValueError(f'checkpoint {path} is truncated or damaged (not a '
                          'complete torch zip archive)')
-    ckpt = torch.load(path, map_location='cpu', weights_only=False, mmap=True)
-    state_dict = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) \
-        else {}
-    if isinstance(ckpt, dict) and 'model_pos' in ckpt:
-        state_dict = ckpt['model_pos']
+    state_dict = _state_dict(
+        torch.load(path, map_location='cpu', weights_only=False, mmap=True))
     if is_official_state_dict(state_dict):
         raise ValueError(f'{path} is a released CrossFormer checkpoint in the '
                          f'authors\' layout; {CONVERT_HINT}')
+    if model_cfg is None:
+        return
+    from mmpose.registry import MODELS
+    expected = MODELS.build(model_cfg).state_dict()
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
+    reshaped = [
+        f'{k} {tuple(state_dict[k].shape)} vs {tuple(v.shape)}'
+        for k, v in expected.items()
+        if k in state_dict and state_dict[k].shape != v.shape
+    ]
+    if missing or unexpected or reshaped:
+        problems = [
+            f'{name}: {items[:5]}{" ..." if len(items) > 5 else ""}'
+            for name, items in (('missing', missing),
+                                ('unexpected', unexpected),
+                                ('shape (checkpoint vs model)', reshaped))
+            if items
+        ]
+        raise ValueError(f'checkpoint {path} does not fit the model of this '
+                         'config (another architecture or window length?): '
+                         + '; '.join(problems))

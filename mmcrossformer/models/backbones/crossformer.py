@@ -471,6 +471,13 @@ class CrossFormer(BaseModule):
             raise ValueError(f'CrossFormer expects 2D keypoints of shape '
                              f'{expected}, got {tuple(x.shape)}' +
                              (f' ({problem})' if problem else ''))
+        if torch.jit.is_tracing() or torch.compiler.is_compiling():
+            return  # exporters trace shapes, not values
+        if not torch.isfinite(x).all():
+            bad = (~torch.isfinite(x)).nonzero()[0].tolist()
+            raise ValueError('CrossFormer got NaN or infinite keypoints, e.g. '
+                             f'at (sample, frame, joint, channel) {bad}; '
+                             'fill or drop missing detections before lifting')
 
     def forward(self, x: Tensor) -> Tuple[Tensor]:
         """(B, F, J, C) keypoints -> ((B, F, J*D) features, )."""

@@ -1,0 +1,1 @@
+from .mpi_inf_3dhp import MpiInf3dhpDataset  # noqa: F401

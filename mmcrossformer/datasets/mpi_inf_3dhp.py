@@ -1,0 +1,110 @@
+# Copyright (c) mmcrossformer contributors. Licensed under Apache-2.0.
+"""MPI-INF-3DHP for 2D-to-3D lifting, in the preprocessed layout of MMPose
+0.x (``tools/dataset/preprocess_mpi_inf_3dhp.py``)::
+
+    data/mpi_inf_3dhp/annotations/
+        mpi_inf_3dhp_train.npz       S1-S8 x Seq1-2 x cameras
+        mpi_inf_3dhp_test_valid.npz  TS1-TS6, frames with valid_frame == 1
+        cameras_train.pkl            {'S1_Seq1_Cam0': dict(R, T, c, f, w, h,
+                                                           name), ...}
+        cameras_test.pkl             {'TS1': dict(c, f, w, h, name), ...}
+
+Each npz holds ``imgname`` (``S1_Seq1_Cam0_000001.jpg`` / ``TS1_000001.jpg``),
+``center`` (N, 2), ``scale`` (N,), ``part`` (N, 17, 3: pixels + visibility)
+and ``S`` (N, 17, 4: camera coordinates in metres + visibility).
+"""
+import os.path as osp
+from typing import Tuple
+
+from mmpose.datasets.datasets.body3d import Human36mDataset
+from mmpose.registry import DATASETS
+
+#: the dataset_info file of this repository; when the package is installed
+#: without the repository, MMPose falls back on its own copy of the same name
+#: (``mmpose/.mim/configs/_base_/datasets/mpi_inf_3dhp.py``, the same facts).
+METAINFO_FILE = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
+    '_base_', 'datasets', 'mpi_inf_3dhp.py')
+
+#: 3DHP's 17 joints (the order of its test-set annotations)
+JOINT_NAMES = ('head_top', 'neck', 'right_shoulder', 'right_elbow',
+               'right_wrist', 'left_shoulder', 'left_elbow', 'left_wrist',
+               'right_hip', 'right_knee', 'right_ankle', 'left_hip',
+               'left_knee', 'left_ankle', 'root', 'spine', 'head')
+ROOT_INDEX = 14  # pelvis
+#: the 14 joints the benchmark's 3DPCK / AUC are computed on (head top,
+#: neck, shoulders, elbows, wrists, hips, knees, ankles: all but the pelvis,
+#: spine and head)
+EVAL_JOINTS_14 = tuple(range(14))
+FLIP_INDICES = (0, 1, 5, 6, 7, 2, 3, 4, 11, 12, 13, 8, 9, 10, 14, 15, 16)
+TRAIN_SUBJECTS = tuple(f'S{i}' for i in range(1, 9))
+TEST_SUBJECTS = tuple(f'TS{i}' for i in range(1, 7))
+
+
+def parse_3dhp_imgname(imgname: str) -> Tuple[str, str, str]:
+    """``(subject, sequence, camera)`` of a 3DHP image name.
+
+    ``S1_Seq2_Cam4_000001.jpg`` -> ``('S1', 'Seq2', 'Cam4')`` (training);
+    ``TS3_000001.jpg`` -> ``('TS3', '', '')`` (test: one camera per
+    sequence).
+    """
+    name = osp.basename(str(imgname))
+    if name.startswith('TS'):
+        return name.split('_', 1)[0], '', ''
+    subj, seq, cam, _ = name.split('_', 3)
+    return subj, seq, cam
+
+
+def video_name(imgname: str) -> str:
+    """The video (= camera parameter key) an image belongs to:
+    ``'S1_Seq2_Cam4'`` or ``'TS3'``."""
+    return '_'.join(p for p in parse_3dhp_imgname(imgname) if p)
+
+
+@DATASETS.register_module()
+class MpiInf3dhpDataset(Human36mDataset):
+    """MPI-INF-3DHP dataset for 3D human pose lifting.
+
+    "Monocular 3D Human Pose Estimation In The Wild Using Improved CNN
+    Supervision", 3DV'2017.
+
+    Keypoints (``configs/_base_/datasets/mpi_inf_3dhp.py``)::
+
+        0: head_top, 1: neck, 2: right_shoulder, 3: right_elbow,
+        4: right_wrist, 5: left_shoulder, 6: left_elbow, 7: left_wrist,
+        8: right_hip, 9: right_knee, 10: right_ankle, 11: left_hip,
+        12: left_knee, 13: left_ankle, 14: root (pelvis), 15: spine, 16: head
+
+    The arguments, the sample windows (``seq_len``, ``seq_step``, ``causal``,
+    ``pad_video_seq``, ``multiple_target``, ``subset_frac``) and the 2D
+    sources (``keypoint_2d_src='gt'`` reads ``part``; ``'detection'`` a
+    ``keypoint_2d_det_file``) are those of MMPose's
+    :class:`Human36mDataset`; only the video a frame belongs to and its
+    camera differ. A video is one (subject, sequence, camera) of the training
+    set or one test sequence ``TS1``-``TS6``; windows never cross videos.
+    ``camera_param_file`` is ``annotations/cameras_train.pkl`` for the
+    training file and ``annotations/cameras_test.pkl`` for the test file;
+    the codec normalises the 2D input with the camera's ``w`` and ``h``
+    (2048 x 2048 in the studio, 1920 x 1080 for the outdoor TS5-TS6).
+
+    Note that the test file keeps only the valid frames, so a test video may
+    have gaps in its frame numbers; as in MMPose 0.x, windows are built over
+    the frames in the file.
+    """
+
+    METAINFO: dict = dict(from_file=METAINFO_FILE)
+
+    @staticmethod
+    def _parse_h36m_imgname(imgname) -> Tuple[str, str, str]:
+        # the hook through which Human36mDataset.get_sequence_indices groups
+        # frames into videos: (subject, sequence, camera) here
+        return parse_3dhp_imgname(imgname)
+
+    def get_camera_param(self, imgname) -> dict:
+        """Camera parameters of the video of ``imgname``."""
+        assert hasattr(self, 'camera_param')
+        key = video_name(imgname)
+        if key not in self.camera_param:
+            raise KeyError(f'No camera `{key}` (for {imgname}) in '
+                           f'{self.camera_param_file}')
+        return self.camera_param[key]

@@ -1,0 +1,139 @@
+"""Property-based tests (hypothesis): the codec, the training pipeline and
+the model's input checks, on arbitrary inputs."""
+import copy
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from mmengine.config import Config
+from mmengine.dataset import Compose
+
+from mmcrossformer.models import CrossFormer
+from mmpose.datasets.datasets.utils import parse_pose_metainfo
+from mmpose.registry import KEYPOINT_CODECS
+
+from .helpers import REPO
+
+BASE = Config.fromfile(REPO / 'configs/crossformer_h36m_9f.py')
+FLIP = parse_pose_metainfo(
+    dict(from_file='configs/_base_/datasets/h36m.py'))['flip_indices']
+FUZZ = settings(max_examples=40, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow])
+
+finite = st.floats(-5e3, 5e3, allow_nan=False, width=32)
+
+
+@st.composite
+def lifting_sample(draw, frames=st.integers(1, 12)):
+    """A pipeline input: a (T, 17, 2) 2D window in pixels, the (1, 17, 3)
+    target in metres and the image size."""
+    t = draw(frames)
+    w = draw(st.integers(64, 4096))
+    h = draw(st.integers(64, 4096))
+    kpts = draw(arrays(np.float32, (t, 17, 2),
+                       elements=st.floats(-w, 2 * w, width=32)))
+    target = draw(arrays(np.float32, (1, 17, 3),
+                         elements=st.floats(-3, 3, width=32)))
+    return dict(
+        keypoints=kpts,
+        keypoints_visible=np.ones((t, 17), np.float32),
+        lifting_target=target,
+        lifting_target_visible=np.ones((1, 17), np.float32),
+        camera_param=dict(w=w, h=h),
+        flip_indices=FLIP)
+
+
+@FUZZ
+@given(lifting_sample())
+def test_codec_normalises_to_the_screen_and_decodes_back(sample):
+    codec = KEYPOINT_CODECS.build(BASE.codec)
+    enc = codec.encode(sample['keypoints'], sample['keypoints_visible'],
+                       sample['lifting_target'],
+                       sample['lifting_target_visible'],
+                       sample['camera_param'])
+    w, h = sample['camera_param']['w'], sample['camera_param']['h']
+    kp = sample['keypoints'].astype(np.float64)
+    expected = np.stack([kp[..., 0] / w * 2 - 1,
+                         kp[..., 1] / w * 2 - h / w], axis=-1)
+    np.testing.assert_allclose(enc['keypoint_labels'], expected, rtol=1e-4,
+                               atol=1e-4)
+    assert enc['keypoint_labels'].shape == sample['keypoints'].shape
+    np.testing.assert_allclose(enc['lifting_target_label'][..., 0, :], 0,
+                               atol=1e-6)  # root-relative
+    decoded, scores = codec.decode(enc['lifting_target_label'],
+                                   enc['target_root'])
+    np.testing.assert_allclose(decoded, sample['lifting_target'], atol=1e-5)
+    assert scores.shape == decoded.shape[:-1]
+
+
+def _flip_pipeline() -> Compose:
+    pipeline = copy.deepcopy(BASE.train_pipeline)
+    pipeline[1]['flip_prob'] = 1.  # RandomFlipAroundRoot, always
+    pipeline[-1]['meta_keys'] = ('flip_indices', 'target_root')
+    return Compose(pipeline)
+
+
+@FUZZ
+@given(lifting_sample())
+def test_training_flip_mirrors_input_and_target_consistently(sample):
+    plain = Compose(copy.deepcopy(BASE.val_pipeline[:1]))(
+        copy.deepcopy(sample))
+    packed = _flip_pipeline()(copy.deepcopy(sample))
+    inputs = packed['inputs'].numpy()
+    label = packed['data_samples'].gt_instance_labels.lifting_target_label
+    mirrored = plain['keypoint_labels'][:, FLIP] * [-1, 1]
+    np.testing.assert_allclose(inputs, mirrored, rtol=1e-5, atol=1e-5)
+    mirrored_3d = plain['lifting_target_label'][..., FLIP, :] * [-1, 1, 1]
+    np.testing.assert_allclose(label.numpy().reshape(mirrored_3d.shape),
+                               mirrored_3d, rtol=1e-5, atol=1e-5)
+    assert np.isfinite(inputs).all()
+
+
+BACKBONE = CrossFormer(num_frames=3, depth=1).eval()
+
+
+@FUZZ
+@given(
+    shape=st.lists(st.integers(0, 5), min_size=1, max_size=5),
+    dtype=st.sampled_from([torch.float32, torch.float64, torch.bfloat16,
+                           torch.int64, torch.bool]),
+    poison=st.sampled_from([None, float('nan'), float('inf')]))
+def test_model_answers_any_input_or_names_the_problem(shape, dtype, poison):
+    x = torch.zeros(shape, dtype=dtype)
+    if poison is not None and x.is_floating_point() and x.numel():
+        x.view(-1)[-1] = poison
+    try:
+        with torch.no_grad():
+            (out, ) = BACKBONE.to(dtype if dtype.is_floating_point else
+                                  torch.float32)(x)
+    except (ValueError, TypeError) as e:
+        assert any(word in str(e) for word in (
+            'expects', 'floating-point', 'NaN or infinite')), str(e)
+        return
+    assert tuple(shape[1:]) == (3, 17, 2) and poison is None
+    assert out.shape == (shape[0], 3, 17 * 32)
+    assert torch.isfinite(out.float()).all()
+
+
+@pytest.mark.parametrize('frames', [1, 2, 5])
+def test_short_sequences_are_edge_padded_by_the_dataset(frames, tmp_path):
+    """A sequence shorter than the window is padded with its edge frames."""
+    from mmcrossformer.datasets.synthetic_h36m import generate_h36m
+    from mmpose.datasets import Human36mDataset
+    generate_h36m(str(tmp_path), frames=frames, subactions=1,
+                  subjects=('S9', ), actions=('Walking', ))
+    ds = Human36mDataset(
+        ann_file='annotation_body3d/fps50/h36m_test.npz', seq_len=9,
+        causal=False, pad_video_seq=True,
+        camera_param_file='annotation_body3d/cameras.pkl',
+        data_root=str(tmp_path), pipeline=[], test_mode=True)
+    assert len(ds) == frames * 4
+    info = ds.get_data_info(0)
+    kpts = info['keypoints']
+    assert kpts.shape == (9, 17, 2)
+    centre = 4
+    np.testing.assert_array_equal(kpts[:centre], np.repeat(
+        kpts[centre:centre + 1], centre, axis=0))
