@@ -1,10 +1,13 @@
 """Shared test helpers."""
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -50,3 +53,15 @@ def run_tool(args: List[str], timeout: float = 600,
 def read_json(path: Path) -> dict:
     with open(path) as f:
         return json.load(f)
+
+
+def load_h36m_split(root: Path, split: str) -> dict:
+    """The arrays of ``h36m_<split>.npz`` under a Human3.6M-layout root."""
+    with np.load(root / 'annotation_body3d' / 'fps50' /
+                 f'h36m_{split}.npz') as d:
+        return {k: d[k] for k in d.files}
+
+
+def load_h36m_cameras(root: Path) -> dict:
+    with open(root / 'annotation_body3d' / 'cameras.pkl', 'rb') as f:
+        return pickle.load(f)

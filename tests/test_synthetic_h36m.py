@@ -12,7 +12,7 @@ from mmpose.datasets import Human36mDataset
 from mmpose.utils.camera import SimpleCamera
 
 from mmcrossformer.datasets import synthetic_h36m as sh
-from .helpers import REPO
+from .helpers import REPO, load_h36m_cameras, load_h36m_split
 
 FRAMES = 60
 SUBACTIONS = 1
@@ -35,16 +35,6 @@ def data_root(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp('synth_h36m')
     _generate(root)
     return root
-
-
-def _load(root: Path, split: str) -> dict:
-    with np.load(root / sh.ann_file(split)) as d:
-        return {k: d[k] for k in d.files}
-
-
-def _cameras(root: Path) -> dict:
-    with open(root / sh.CAMERA_FILE, 'rb') as f:
-        return pickle.load(f)
 
 
 def _parse(imgname: str) -> tuple:
@@ -75,7 +65,7 @@ def test_same_seed_same_bytes_other_seed_other_data(data_root, tmp_path):
         assert _sha256(data_root / rel) == _sha256(tmp_path / 'again' / rel)
 
     _generate(tmp_path / 'other', seed=1)
-    a, b = _load(data_root, 'train'), _load(tmp_path / 'other', 'train')
+    a, b = load_h36m_split(data_root, 'train'), load_h36m_split(tmp_path / 'other', 'train')
     np.testing.assert_array_equal(a['imgname'], b['imgname'])
     assert np.abs(a['S'] - b['S']).mean() > 0.05
     det_a = np.load(data_root / sh.det_file('train'))
@@ -96,7 +86,7 @@ def test_manifest_skips_only_identical_requests(tmp_path):
     }
     third = _generate(tmp_path, subjects=['S1', 'S9'], actions=['Greeting'])
     assert not third['skipped']
-    assert 'Greeting' in _load(tmp_path, 'train')['imgname'][0]
+    assert 'Greeting' in load_h36m_split(tmp_path, 'train')['imgname'][0]
     (tmp_path / sh.det_file('test')).unlink()  # incomplete output
     assert not _generate(
         tmp_path, subjects=['S1', 'S9'], actions=['Greeting'])['skipped']
@@ -107,7 +97,7 @@ def test_layout_matches_mmpose_preprocessing(data_root):
     n_actions = len(sh.ACTIONS)
     for split, subjects in (('train', sh.TRAIN_SUBJECTS), ('test',
                                                            sh.TEST_SUBJECTS)):
-        d = _load(data_root, split)
+        d = load_h36m_split(data_root, split)
         n = len(subjects) * n_actions * SUBACTIONS * FRAMES * 4
         assert set(d) == {'imgname', 'center', 'scale', 'part', 'S'}
         assert d['imgname'].dtype.kind == 'U' and d['imgname'].shape == (n, )
@@ -129,10 +119,10 @@ def test_layout_matches_mmpose_preprocessing(data_root):
         assert np.all(frames == np.arange(1, FRAMES + 1))
         det = np.load(data_root / sh.det_file(split))
         assert det.dtype == np.float32 and det.shape == (n, 17, 3)
-    assert _load(data_root, 'train')['imgname'][0] == (
+    assert load_h36m_split(data_root, 'train')['imgname'][0] == (
         'S1/S1_Walking.54138969/S1_Walking.54138969_000001.jpg')
 
-    cameras = _cameras(data_root)
+    cameras = load_h36m_cameras(data_root)
     assert set(cameras) == {(s, c)
                             for s in sh.ALL_SUBJECTS
                             for c in sh.H36M_CAMERA_IDS}
@@ -161,7 +151,7 @@ def test_layout_matches_mmpose_preprocessing(data_root):
 
 @pytest.mark.parametrize('src', ['gt', 'detection'])
 def test_loads_through_stock_human36m_dataset(data_root, src):
-    d = _load(data_root, 'test')
+    d = load_h36m_split(data_root, 'test')
     det = np.load(data_root / sh.det_file('test'))
     dataset = Human36mDataset(
         ann_file=sh.ann_file('test'),
@@ -174,7 +164,7 @@ def test_loads_through_stock_human36m_dataset(data_root, src):
     n_videos = len(sh.TEST_SUBJECTS) * len(sh.ACTIONS) * SUBACTIONS * 4
     assert len(dataset) == n_videos * (FRAMES - SEQ_LEN + 1)
 
-    cameras = _cameras(data_root)
+    cameras = load_h36m_cameras(data_root)
     for idx in (0, len(dataset) // 2, len(dataset) - 1):
         info = dataset[idx]
         ids = np.asarray(info['img_ids'])
@@ -192,9 +182,9 @@ def test_loads_through_stock_human36m_dataset(data_root, src):
 
 
 def test_part_is_the_projection_of_s(data_root):
-    cameras = _cameras(data_root)
+    cameras = load_h36m_cameras(data_root)
     for split in ('train', 'test'):
-        d = _load(data_root, split)
+        d = load_h36m_split(data_root, split)
         keys = np.array([f'{p[0]} {p[2]}' for p in map(_parse, d['imgname'])])
         for key in np.unique(keys):
             subject, cam_id = key.split()
@@ -211,7 +201,7 @@ def test_part_is_the_projection_of_s(data_root):
 
 def _world_frames(root: Path, split: str) -> dict:
     """(subject, action) -> (4 cameras, T, 17, 3) world joints."""
-    d, cameras = _load(root, split), _cameras(root)
+    d, cameras = load_h36m_split(root, split), load_h36m_cameras(root)
     out = {}
     for i in range(0, len(d['imgname']), FRAMES):
         subject, action, cam_id, _ = _parse(d['imgname'][i])
@@ -256,8 +246,8 @@ def test_views_agree_and_bone_lengths_are_constant_per_subject(data_root):
 
 
 def test_train_test_subject_split(data_root):
-    train = {_parse(n)[0] for n in _load(data_root, 'train')['imgname']}
-    test = {_parse(n)[0] for n in _load(data_root, 'test')['imgname']}
+    train = {_parse(n)[0] for n in load_h36m_split(data_root, 'train')['imgname']}
+    test = {_parse(n)[0] for n in load_h36m_split(data_root, 'test')['imgname']}
     assert train == {'S1', 'S5', 'S6', 'S7', 'S8'}
     assert test == {'S9', 'S11'}
     assert sh.subject_split('S9') == 'test'
@@ -268,7 +258,7 @@ def test_train_test_subject_split(data_root):
 def test_skeleton_handedness_matches_human36m(data_root):
     # In Human3.6M (checked on MMPose's test sample S1_Directions_1 frame 1)
     # the neck lies behind cross(up, left) = the subject's back.
-    S = _load(data_root, 'train')['S'][..., :3]
+    S = load_h36m_split(data_root, 'train')['S'][..., :3]
     up, left = S[:, 8] - S[:, 0], S[:, 4] - S[:, 1]
     assert np.all(((S[:, 9] - S[:, 8]) * np.cross(up, left)).sum(-1) < 0)
 
@@ -317,7 +307,7 @@ def test_actions_have_their_temporal_structure():
 
 
 def test_detections_are_noisy_with_low_confidence_outliers(data_root):
-    d = _load(data_root, 'train')
+    d = load_h36m_split(data_root, 'train')
     det = np.load(data_root / sh.det_file('train'))
     err = np.linalg.norm(det[..., :2] - d['part'][..., :2], axis=-1)
     conf = det[..., 2]

@@ -103,16 +103,15 @@ def test_resume_skips_a_truncated_latest_checkpoint(data_root, single_run,
     cfg, single_dir = single_run
     work_dir = tmp_path / 'wd'
     work_dir.mkdir()
-    for epoch in (1, 2):
-        src = single_dir / f'epoch_{epoch}.pth'
-        if src.exists():
-            (work_dir / src.name).write_bytes(src.read_bytes())
-    good = (single_dir / 'epoch_3.pth').read_bytes()
-    (work_dir / 'epoch_3.pth').write_bytes(good[:len(good) // 2])
-    (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_3.pth'))
+    # the run keeps its last two checkpoints: epoch 3 intact, epoch 4 cut
+    (work_dir / 'epoch_3.pth').write_bytes(
+        (single_dir / 'epoch_3.pth').read_bytes())
+    good = (single_dir / 'epoch_4.pth').read_bytes()
+    (work_dir / 'epoch_4.pth').write_bytes(good[:len(good) // 2])
+    (work_dir / 'last_checkpoint').write_text(str(work_dir / 'epoch_4.pth'))
     proc = run_tool(['tools/train.py', str(cfg), '--work-dir',
                      str(work_dir), '--deterministic', '--resume'])
-    assert 'epoch_2.pth' in proc.stdout + proc.stderr
+    assert f'resuming from {work_dir / "epoch_3.pth"}' in proc.stdout
     assert final_val_metrics(work_dir)['MPJPE'] == pytest.approx(
         final_val_metrics(single_dir)['MPJPE'], abs=1e-3)
 

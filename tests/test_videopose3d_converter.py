@@ -1,5 +1,4 @@
 """VideoPose3D -> MMPose Human3.6M layout conversion."""
-import pickle
 import runpy
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from mmpose.datasets import Human36mDataset
 
 from mmcrossformer.datasets import synthetic_h36m as sh
 from mmcrossformer.datasets import videopose3d_converter as vc
-from .helpers import REPO
+from .helpers import REPO, load_h36m_cameras, load_h36m_split
 
 T = 40  # frames of every 3D sequence
 # VideoPose3D action names of the tiny dataset, per subject.
@@ -135,16 +134,6 @@ def _convert(vp3d: dict, **kwargs) -> dict:
     return vc.convert_videopose3d(vp3d['data_3d'], str(vp3d['out']), **kwargs)
 
 
-def _load(root: Path, split: str) -> dict:
-    with np.load(root / sh.ann_file(split)) as d:
-        return {k: d[k] for k in d.files}
-
-
-def _cameras(root: Path) -> dict:
-    with open(root / sh.CAMERA_FILE, 'rb') as f:
-        return pickle.load(f)
-
-
 def _sequences(imgnames: np.ndarray) -> Dict[str, np.ndarray]:
     """'S1_Walking_1.54138969' -> sample indices, in file order."""
     keys = np.array([n.split('/')[1] for n in imgnames])
@@ -161,9 +150,9 @@ def test_round_trip_alignment_and_cropping(vp3d):
     assert [r[:3]
             for r in result['cropped']] == [('S1', 'Walking 1', '55011271'),
                                             ('S1', 'Walking 1', '58860488')]
-    cameras = _cameras(vp3d['out'])
+    cameras = load_h36m_cameras(vp3d['out'])
     for split in ('train', 'test'):
-        d = _load(vp3d['out'], split)
+        d = load_h36m_split(vp3d['out'], split)
         det = np.load(vp3d['out'] / sh.det_file(split))
         assert len(det) == len(d['imgname']) == result['samples'][split]
         for seq, idx in _sequences(d['imgname']).items():
@@ -190,11 +179,11 @@ def test_round_trip_alignment_and_cropping(vp3d):
             np.testing.assert_array_equal(
                 det[idx, :, :2], vp3d['cpn'][subject][vp_action][c][:n])
             np.testing.assert_array_equal(det[idx, :, 2], 1.0)
-    names = set(_sequences(_load(vp3d['out'], 'train')['imgname']))
+    names = set(_sequences(load_h36m_split(vp3d['out'], 'train')['imgname']))
     assert 'S1_TakingPhoto.54138969' in names and not any(
         'Photo.' in n and 'Taking' not in n for n in names)
     assert 'S11_Directions.54138969' not in set(
-        _sequences(_load(vp3d['out'], 'test')['imgname']))
+        _sequences(load_h36m_split(vp3d['out'], 'test')['imgname']))
 
 
 def test_output_loads_through_stock_human36m_dataset(vp3d):
@@ -234,7 +223,7 @@ def test_cameras_match_mmpose_and_projection_matches_real_h36m(tmp_path):
                         'Directions 1': world
                     }}, False)
     vc.convert_videopose3d(data_3d, str(tmp_path / 'out'))
-    d = _load(tmp_path / 'out', 'train')
+    d = load_h36m_split(tmp_path / 'out', 'train')
     rows = [n.endswith('.54138969_000001.jpg') for n in d['imgname']]
     np.testing.assert_allclose(d['S'][rows, :, :3][0], REAL_S, atol=1e-5)
     np.testing.assert_allclose(d['part'][rows, :, :2][0], REAL_PART, atol=0.01)

@@ -6,7 +6,6 @@
 """
 import argparse
 import os
-import os.path as osp
 import sys
 
 # Checkpoints hold the optimizer, message hub and numpy state besides the
@@ -14,18 +13,16 @@ import sys
 # them when resuming. Our own checkpoints are trusted.
 os.environ.setdefault('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
 
-from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mmcrossformer.utils import (check_checkpoint,  # noqa: E402
-                                 find_resumable_checkpoint,
-                                 prepare_runner_cfg)
+from mmcrossformer.utils import (add_runner_args,  # noqa: E402
+                                 check_checkpoint, find_resumable_checkpoint,
+                                 load_runner_cfg, prepare_runner_cfg)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a pose lifter')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -48,36 +45,20 @@ def parse_args() -> argparse.Namespace:
         action='store_true',
         help='deterministic algorithms and a fixed seed (default 0)')
     parser.add_argument('--seed', type=int, help='random seed')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. train_cfg.max_epochs=10')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_args(parser)
+    return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        './work_dirs',
-        osp.splitext(osp.basename(args.config))[0])
+    cfg = load_runner_cfg(args)
     if args.resume == 'auto':
         # the newest checkpoint that is complete, not whatever was written
         # last: a job killed while saving must still resume
         latest = find_resumable_checkpoint(cfg.work_dir)
         cfg.resume, cfg.load_from = latest is not None, latest
+        print(f'resuming from {latest}' if latest else
+              f'no complete checkpoint in {cfg.work_dir}: starting afresh')
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     if args.amp:

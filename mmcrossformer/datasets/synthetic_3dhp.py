@@ -89,6 +89,19 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
+def _limb_directions(swing: np.ndarray, swing_lower: np.ndarray,
+                     abduction: np.ndarray, up: np.ndarray, fwd: np.ndarray,
+                     out_dir: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Unit directions (T, 3) of the upper and lower segment of a limb that
+    hangs along -``up``, swings towards ``fwd`` by ``swing`` (upper) and
+    ``swing_lower`` (lower segment) radians (T,) and is abducted towards
+    ``out_dir`` by ``abduction`` (T,)."""
+    ab = abduction[:, None]
+    return tuple(
+        np.cos(ab) * (-np.cos(a[:, None]) * up + np.sin(a[:, None]) * fwd) +
+        np.sin(ab) * out_dir for a in (swing, swing_lower))
+
+
 def forward_kinematics(body: Body, m: Dict[str, np.ndarray]) -> np.ndarray:
     """World joints (T, 17, 3) (z up) from per-frame motion parameters:
     ``root`` (T, 3), ``heading`` (yaw), ``lean`` (forward torso pitch),
@@ -121,26 +134,18 @@ def forward_kinematics(body: Body, m: Dict[str, np.ndarray]) -> np.ndarray:
         name = 'left' if side == 'l' else 'right'
         # leg, in the pelvis' (upright) frame
         hip = root + body.hip_half * out_dir
-        a_h = m[f'hip_{side}'][:, None]
-        a_k = (m[f'hip_{side}'] - m[f'knee_{side}'])[:, None]
-        ab = m[f'abd_{side}'][:, None]
-        thigh = np.cos(ab) * (-np.cos(a_h) * up + np.sin(a_h) * fwd) + \
-            np.sin(ab) * out_dir
-        shin = np.cos(ab) * (-np.cos(a_k) * up + np.sin(a_k) * fwd) + \
-            np.sin(ab) * out_dir
+        thigh, shin = _limb_directions(
+            m[f'hip_{side}'], m[f'hip_{side}'] - m[f'knee_{side}'],
+            m[f'abd_{side}'], up, fwd, out_dir)
         out[:, J[f'{name}_hip']] = hip
         out[:, J[f'{name}_knee']] = hip + body.thigh * thigh
         out[:, J[f'{name}_ankle']] = out[:, J[f'{name}_knee']] + \
             body.shin * shin
         # arm, in the torso frame
         sho = neck - 0.03 * t_up + body.shoulder_half * out_dir
-        p_s = m[f'sho_{side}'][:, None]
-        p_e = (m[f'sho_{side}'] + m[f'elbow_{side}'])[:, None]
-        g = m[f'arm_abd_{side}'][:, None]
-        upper = np.cos(g) * (-np.cos(p_s) * t_up + np.sin(p_s) * t_fwd) + \
-            np.sin(g) * out_dir
-        fore = np.cos(g) * (-np.cos(p_e) * t_up + np.sin(p_e) * t_fwd) + \
-            np.sin(g) * out_dir
+        upper, fore = _limb_directions(
+            m[f'sho_{side}'], m[f'sho_{side}'] + m[f'elbow_{side}'],
+            m[f'arm_abd_{side}'], t_up, t_fwd, out_dir)
         out[:, J[f'{name}_shoulder']] = sho
         out[:, J[f'{name}_elbow']] = sho + body.upper_arm * upper
         out[:, J[f'{name}_wrist']] = out[:, J[f'{name}_elbow']] + \

@@ -145,14 +145,22 @@ class CrossJointInteraction(nn.Module):
             dim, dim, kernel_size, padding=kernel_size // 2, groups=groups)
         self.residual = residual
 
+    def _conv(self, conv: nn.Conv1d, y: Tensor) -> Tensor:
+        # a (1, k) 2D convolution over the channels-last view: no transposes
+        return F.conv2d(y, conv.weight.unsqueeze(2), conv.bias,
+                        padding=(0, conv.padding[0]), groups=conv.groups)
+
     def forward(self, x: Tensor) -> Tensor:
         """(B*F, J, D) -> (B*F, J, D)."""
-        y = self.act(self.conv1(x.transpose(1, 2)))  # along the joints
+        # (B*F, J, D) is the memory layout of a channels-last (B*F, D, 1, J)
+        # image: the convolutions and the GroupNorm run on it in place of
+        # transposed copies
+        y = self.act(self._conv(self.conv1, x.transpose(1, 2).unsqueeze(2)))
         if self.norm_over_joints:
             y = self.norm(y)
         else:
-            y = self.norm(y.transpose(1, 2)).transpose(1, 2)
-        y = self.conv2(y).transpose(1, 2)
+            y = self.norm(y.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        y = self._conv(self.conv2, y).squeeze(2).transpose(1, 2)
         return x + y if self.residual else y
 
 
@@ -276,17 +284,21 @@ class CrossFormerBlock(nn.Module):
             for _ in range(num_scales)
         ] if layer_scale_init is not None else [])
 
-    def _scale(self, branch: int, x: Tensor) -> Tensor:
+    def _add(self, branch: int, x: Tensor, y: Tensor) -> Tensor:
+        """x + DropPath(layer_scale * y), one fused op when it can be."""
+        if len(self.layer_scales) and (not self.training
+                                       or self.drop_path.drop_prob == 0.):
+            return torch.addcmul(x, self.layer_scales[branch], y)
         if len(self.layer_scales):
-            x = self.layer_scales[branch] * x
-        return self.drop_path(x)
+            y = self.layer_scales[branch] * y
+        return x + self.drop_path(y)
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, N, dim) -> (B, N, dim)."""
-        x = x + self._scale(0, self.attn(self.norm1(x)))
+        x = self._add(0, x, self.attn(self.norm1(x)))
         if self.interaction is not None:
-            x = x + self._scale(1, self.interaction(self.norm2(x)))
-        return x + self._scale(-1, self.mlp(self.norm3(x)))
+            x = self._add(1, x, self.interaction(self.norm2(x)))
+        return self._add(-1, x, self.mlp(self.norm3(x)))
 
 
 @MODELS.register_module()
