@@ -37,24 +37,14 @@ from mmengine.utils import ProgressBar
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmcrossformer.apis import (
-    FrameSource,
-    GreedyTracker,  # noqa: E402
-    LiftResult,
-    Lifter,
-    OnlineLifter,
-    PersonDetector,
-    Pose2DEstimator,
-    SideBySideRenderer,
-    VideoSink,
-    conversion_matrix,
-    convert_keypoints,
-    estimate_pose2d,
-    group_tracks,
-    load_keypoints_file,
-    result_meta,
-    save_json,
-    save_npz)
+from mmcrossformer.apis import (FrameSource, GreedyTracker,  # noqa: E402
+                                LiftResult, Lifter, OnlineLifter,
+                                PersonDetector, Pose2DEstimator,
+                                SideBySideRenderer, VideoSink,
+                                conversion_matrix, convert_keypoints,
+                                estimate_pose2d, group_tracks,
+                                load_keypoints_file, result_meta, save_json,
+                                save_npz)
 from mmcrossformer.apis.keypoints import KEYPOINT_LAYOUTS  # noqa: E402
 
 

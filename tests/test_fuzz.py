@@ -137,3 +137,28 @@ def test_short_sequences_are_edge_padded_by_the_dataset(frames, tmp_path):
     centre = 4
     np.testing.assert_array_equal(kpts[:centre], np.repeat(
         kpts[centre:centre + 1], centre, axis=0))
+
+
+@pytest.mark.parametrize('config,target', [
+    ('crossformer_h36m_27f.py', 13),  # the centre frame
+    ('crossformer_h36m_27f_causal.py', 26),  # the last frame
+])
+def test_causal_config_predicts_the_last_frame_of_its_window(
+        config, target, tmp_path):
+    from mmcrossformer.datasets.synthetic_h36m import generate_h36m
+    from mmpose.registry import DATASETS, MODELS
+    generate_h36m(str(tmp_path), frames=60, subactions=1,
+                  subjects=('S9', ), actions=('Walking', ))
+    cfg = Config.fromfile(REPO / 'configs' / config)
+    assert MODELS.build(cfg.model).causal == (target == 26)
+    dataset_cfg = cfg.test_dataloader.dataset
+    dataset_cfg.update(data_root=str(tmp_path), keypoint_2d_src='gt',
+                       pipeline=[])
+    ds = DATASETS.build(dataset_cfg)
+    with np.load(tmp_path / dataset_cfg.ann_file) as ann:
+        part, names = ann['part'][..., :2], list(ann['imgname'])
+    for idx in (0, 30, 59):
+        info = ds.get_data_info(idx)
+        frame = names.index(info['target_img_path'][0])
+        np.testing.assert_allclose(info['keypoints'][target], part[frame],
+                                   atol=1e-3)

@@ -129,9 +129,9 @@ def test_ddp_worker_death_ends_the_job_promptly(data_root, tmp_path):
     while not (tmp_path / 'wd' / 'epoch_1.pth').exists():
         assert proc.poll() is None and time.time() < deadline
         time.sleep(0.1)
-    workers = subprocess.run(
-        ['pgrep', '-f', '-s', str(proc.pid), f'train.py {cfg}'],
-        capture_output=True, text=True).stdout.split()
+    # the launch scripts exec torchrun, whose children are the two ranks
+    workers = subprocess.run(['pgrep', '-P', str(proc.pid)],
+                             capture_output=True, text=True).stdout.split()
     assert len(workers) == 2, workers
     killed_at = time.time()
     os.kill(int(workers[-1]), signal.SIGKILL)
