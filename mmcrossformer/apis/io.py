@@ -170,14 +170,29 @@ def load_keypoints_npy(path: str, default_score: float = 1.) -> KeypointFile:
 
 
 def load_keypoints_file(path: str) -> KeypointFile:
-    """Dispatch on the extension: ``.json`` (COCO style) or ``.npy``."""
+    """Dispatch on the extension: ``.json`` (COCO style) or ``.npy``.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: an unsupported, empty, unreadable or malformed file,
+            naming it.
+    """
     ext = osp.splitext(path)[1].lower()
-    if ext == '.json':
-        return load_coco_keypoints_json(path)
-    if ext == '.npy':
-        return load_keypoints_npy(path)
-    raise ValueError(f'{path}: unsupported keypoint file (use a COCO-style '
-                     '.json prediction list or an .npy array)')
+    readers = {'.json': load_coco_keypoints_json, '.npy': load_keypoints_npy}
+    if ext not in readers:
+        raise ValueError(f'{path}: unsupported keypoint file (use a '
+                         'COCO-style .json prediction list or an .npy array)')
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'keypoint file {path} does not exist')
+    if osp.getsize(path) == 0:
+        raise ValueError(f'keypoint file {path} is empty (0 bytes)')
+    try:
+        kpt_file = readers[ext](path)
+    except (json.JSONDecodeError, EOFError, UnicodeDecodeError) as e:
+        raise ValueError(f'keypoint file {path} is not readable: {e}') from e
+    if not kpt_file.frames:
+        raise ValueError(f'keypoint file {path} holds no frames')
+    return kpt_file
 
 
 # ---------------------------------------------------------------- results
