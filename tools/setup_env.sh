@@ -53,17 +53,11 @@ if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import sys' 2>/dev/
     "$PY" -m venv "$VENV" || die "python -m venv failed"
 fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
-pipi() { "${PIP[@]}" install --quiet "$@" || die "pip install $* failed (is the package registry reachable?)"; }
+pipi() { "${PIP[@]}" install --quiet --no-compile "$@" || die "pip install $* failed (is the package registry reachable?)"; }
 
-say "[1/6] build tools"
-pipi --upgrade pip wheel ninja 'cython>=3' 'numpy>=2,<2.4' 'setuptools>=77,<81'
-
-say "[2/6] torch 2.14.1 + torchvision 0.29.1 (local files)"
-pipi torch==2.14.1 torchvision==0.29.1
-
-say "[3/6] OpenMMLab runtime"
-pipi mmengine==0.10.7 -r "$ROOT/requirements/mmpose_runtime.txt" -r "$ROOT/requirements/tests.txt" \
-     addict pyyaml yapf rich termcolor packaging tqdm
+say "[1/4] build tools, torch 2.14.1 + torchvision 0.29.1 (local files)"
+pipi --upgrade pip wheel ninja 'cython>=3' 'numpy>=2,<2.4' 'setuptools>=77,<81' \
+     torch==2.14.1 torchvision==0.29.1
 
 mkdir -p "$WHEELS"
 build_mmcv() {
@@ -87,23 +81,26 @@ build_mmcv() {
     rm -rf "$tmp"
     pipi 'setuptools>=77,<81'  # torch asks for >=77; mmengine needs pkg_resources
 }
-say "[4/6] mmcv 2.1.0 (cached wheel in $WHEELS)"
-if ! ls "$WHEELS"/mmcv-2.1.0-*.whl >/dev/null 2>&1; then build_mmcv; fi
-pipi --no-deps "$(ls "$WHEELS"/mmcv-2.1.0-*.whl | head -1)"
-
-say "[5/6] xtcocotools (built against numpy 2), mmdet 3.3.0, mmpose 1.3.2 (--no-deps: chumpy cannot build)"
-if ! ls "$WHEELS"/xtcocotools-*.whl >/dev/null 2>&1; then
+build_xtcocotools() {
+    local tmp whl
     tmp="$(mktemp -d "$CACHE/xtc-build.XXXXXX")"
     "${PIP[@]}" wheel --quiet --no-deps --no-binary xtcocotools --no-build-isolation -w "$tmp" xtcocotools \
         || die "xtcocotools build failed"
-    whl="$(ls "$tmp"/xtcocotools-*.whl)"; mv "$whl" "$WHEELS/"; rm -rf "$tmp"
-fi
-pipi --no-deps "$(ls "$WHEELS"/xtcocotools-*.whl | head -1)"
-pipi mmdet==3.3.0
-pipi --no-deps mmpose==1.3.2
+    whl="$(ls "$tmp"/xtcocotools-*.whl)"
+    mv "$whl" "$WHEELS/$(basename "$whl").part" && mv "$WHEELS/$(basename "$whl").part" "$WHEELS/$(basename "$whl")"
+    rm -rf "$tmp"
+}
+say "[2/4] mmcv 2.1.0 with ops and xtcocotools against numpy 2 (wheels cached in $WHEELS)"
+ls "$WHEELS"/mmcv-2.1.0-*.whl >/dev/null 2>&1 || build_mmcv
+ls "$WHEELS"/xtcocotools-*.whl >/dev/null 2>&1 || build_xtcocotools
 
-say "[6/6] mmcrossformer (editable)"
-pipi --no-deps --no-build-isolation -e "$ROOT"
+say "[3/4] OpenMMLab runtime: mmengine 0.10.7, mmcv, mmdet 3.3.0, test tools"
+pipi mmengine==0.10.7 "$(ls "$WHEELS"/mmcv-2.1.0-*.whl | head -1)" \
+     "$(ls "$WHEELS"/xtcocotools-*.whl | head -1)" mmdet==3.3.0 \
+     -r "$ROOT/requirements/mmpose_runtime.txt" -r "$ROOT/requirements/tests.txt"
+
+say "[4/4] mmpose 1.3.2 (--no-deps: its chumpy requirement cannot build) and mmcrossformer (editable)"
+pipi --no-deps --no-build-isolation mmpose==1.3.2 -e "$ROOT"
 
 say "verifying"
 "$VENV/bin/python" - <<'PY' || die "the environment does not import; see the traceback above"

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 
+import mmpose
 from mmengine.config import Config
 
 from mmcrossformer.datasets.synthetic_h36m import generate_h36m
@@ -26,8 +27,8 @@ from mmcrossformer.evaluation import mean_pose_mpjpe
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(REPO, 'configs', 'crossformer_synthetic_h36m_9f.py')
-TCN = ('mmpose::body_3d_keypoint/video_pose_lift/h36m/'
-       'video-pose-lift_tcn-27frm-supv_8xb128-160e_h36m.py')
+TCN = ('body_3d_keypoint/video_pose_lift/h36m/'
+       'video-pose-lift_tcn-27frm-supv_8xb128-160e_h36m.py')  # in mmpose
 SHARED = ('train_cfg', 'optim_wrapper', 'param_scheduler', 'auto_scale_lr',
           'default_hooks', 'val_evaluator', 'test_evaluator')
 LOADER_KEYS = ('batch_size', 'num_workers', 'persistent_workers')
@@ -37,7 +38,8 @@ DATASET_KEYS = ('data_root', 'seq_len', 'keypoint_2d_src',
 
 def tcn_config(demo: Config) -> Config:
     """MMPose's stock TCN with the demo's data, budget and evaluation."""
-    cfg = Config.fromfile(TCN)
+    cfg = Config.fromfile(
+        osp.join(osp.dirname(mmpose.__file__), '.mim', 'configs', TCN))
     cfg.custom_imports = demo.custom_imports
     cfg.model.backbone.kernel_sizes = (3, 3)  # receptive field 9
     for key in SHARED:

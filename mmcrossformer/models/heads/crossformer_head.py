@@ -40,8 +40,6 @@ class CrossFormerHead(BaseHead):
     Outputs: (B, J, 3).
     """
 
-    _version = 2
-
     def __init__(self,
                  num_frames: int,
                  in_channels: int,
@@ -110,7 +108,7 @@ class CrossFormerHead(BaseHead):
         ]).reshape(pred.shape[:2])
         loss = self.loss_module(pred, target, weight.unsqueeze(-1))
         mpjpe = keypoint_mpjpe(
-            pred=to_numpy(pred),
+            pred=to_numpy(pred.float()),  # bf16 under autocast
             gt=to_numpy(target),
             mask=to_numpy(weight) > 0)
         return dict(loss_pose3d=loss, mpjpe=torch.tensor(mpjpe,
