@@ -17,13 +17,15 @@ import os
 import os.path as osp
 import subprocess
 import sys
-import time
 
 import mmpose
+from mmengine.analysis import parameter_count
 from mmengine.config import Config
 
 from mmcrossformer.datasets.synthetic_h36m import generate_h36m
 from mmcrossformer.evaluation import mean_pose_mpjpe
+from mmpose.registry import MODELS
+from mmpose.utils import register_all_modules
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(REPO, 'configs', 'crossformer_synthetic_h36m_9f.py')
@@ -41,7 +43,7 @@ def tcn_config(demo: Config) -> Config:
     cfg = Config.fromfile(
         osp.join(osp.dirname(mmpose.__file__), '.mim', 'configs', TCN))
     cfg.custom_imports = demo.custom_imports
-    cfg.model.backbone.kernel_sizes = (3, 3)  # receptive field 9
+    cfg.model.backbone.update(kernel_sizes=(3, 3), num_blocks=1)  # 9 frames
     for key in SHARED:
         cfg[key] = demo[key]
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -62,6 +64,7 @@ def main() -> None:
     parser.add_argument('--work-dir', default='work_dirs/compare')
     parser.add_argument('--epochs', type=int, default=1)
     args = parser.parse_args()
+    register_all_modules()
     work_dir = osp.join(REPO, args.work_dir)
     demo = Config.fromfile(DEMO)
     demo.train_cfg.max_epochs = args.epochs
@@ -72,35 +75,34 @@ def main() -> None:
     poseformer.model.backbone.update(use_cji=False, use_cfi=False)
     models = {'CrossFormer': demo, 'PoseFormer': poseformer,
               'VideoPose3D TCN (MMPose)': tcn_config(demo)}
-    rows = []
+    rows = []  # (name, metrics)
     for name, cfg in models.items():
         run_dir = osp.join(work_dir, name.split()[0].lower())
         config = osp.join(run_dir, 'config.py')
         os.makedirs(run_dir, exist_ok=True)
         cfg.dump(config)
-        start = time.time()
-        run([sys.executable, 'tools/train.py', config, '--work-dir', run_dir,
-             '--no-validate', '--deterministic'])
-        minutes = (time.time() - start) / 60
-        with open(osp.join(run_dir, 'last_checkpoint')) as f:
-            checkpoint = f.read().strip()
         out = osp.join(run_dir, 'metrics.json')
-        run([sys.executable, 'tools/test.py', config, checkpoint, '--work-dir',
-             run_dir, '--out', out])
+        if not osp.isfile(out):  # finished runs are reused
+            run([sys.executable, 'tools/train.py', config, '--work-dir',
+                 run_dir, '--no-validate', '--deterministic'])
+            with open(osp.join(run_dir, 'last_checkpoint')) as f:
+                checkpoint = f.read().strip()
+            run([sys.executable, 'tools/test.py', config, checkpoint,
+                 '--work-dir', run_dir, '--out', out])
         with open(out) as f:
-            metrics = json.load(f)
-        rows.append((name, metrics, minutes))
+            rows.append((name, json.load(f)))
 
     print(f'\nSame data (synthetic Human3.6M layout, detected 2D input, '
           f'9 frames), {args.epochs} epoch(s) at batch '
           f'{demo.train_dataloader.batch_size}, same schedule:\n')
-    print('| model | MPJPE (mm) | P-MPJPE (mm) | N-MPJPE (mm) | '
-          'training (min) |')
+    print('| model | parameters (M) | MPJPE (mm) | P-MPJPE (mm) | '
+          'N-MPJPE (mm) |')
     print('|---|---|---|---|---|')
-    for name, m, minutes in rows:
-        print(f'| {name} | {m["MPJPE"]:.1f} | {m["P-MPJPE"]:.1f} | '
-              f'{m["N-MPJPE"]:.1f} | {minutes:.1f} |')
-    print(f'| mean pose | {mean_pose_mpjpe(data_root):.1f} | | | |')
+    for (name, m), cfg in zip(rows, models.values()):
+        params = parameter_count(MODELS.build(cfg.model))[''] / 1e6
+        print(f'| {name} | {params:.2f} | {m["MPJPE"]:.1f} | '
+              f'{m["P-MPJPE"]:.1f} | {m["N-MPJPE"]:.1f} |')
+    print(f'| mean pose | | {mean_pose_mpjpe(data_root):.1f} | | |')
 
 
 if __name__ == '__main__':
