@@ -348,13 +348,9 @@ def test_dataset_meta_cameras_and_split(tiny_3dhp):
     }
     assert subjects == {'S1', 'S8'}
     assert ds.get_data_info(0)['camera_param']['w'] == 2048
-    test = _build(
-        tiny_3dhp,
-        'test',
-        seq_len=3,
-        causal=False,
-        pad_video_seq=True,
-        test_mode=True)
+    test_args = dict(
+        seq_len=3, causal=False, pad_video_seq=True, test_mode=True)
+    test = _build(tiny_3dhp, 'test', **test_args)
     names = [
         test.get_data_info(i)['target_img_path'][0] for i in range(len(test))
     ]
@@ -366,14 +362,7 @@ def test_dataset_meta_cameras_and_split(tiny_3dhp):
         (1920, 1080)
     # the sample goes through the codec / pipeline of the config
     cfg = Config.fromfile(REPO / 'configs/crossformer_3dhp_9f.py')
-    test = _build(
-        tiny_3dhp,
-        'test',
-        seq_len=3,
-        causal=False,
-        pad_video_seq=True,
-        test_mode=True,
-        pipeline=cfg.val_pipeline)
+    test = _build(tiny_3dhp, 'test', pipeline=cfg.val_pipeline, **test_args)
     out = test[len(test) - 1]
     assert tuple(out['inputs'].shape) == (3, 17, 2)
     label = out['data_samples'].gt_instance_labels.lifting_target_label

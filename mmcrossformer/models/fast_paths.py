@@ -1,0 +1,337 @@
+# Copyright (c) mmcrossformer contributors. Licensed under Apache-2.0.
+"""Fast paths of a lifting model (``PoseLifter`` with a CrossFormer backbone
+and head): oneDNN linear layers, bf16, ``torch.compile`` and ONNX export for
+inference, oneDNN linear layers for fp32 training.
+
+    from mmcrossformer.models.fast_paths import build_fast_lifter
+    lifter = build_fast_lifter(model, dtype='bf16', compile=True)
+    pose3d = lifter(keypoints)   # (B, F, J, C) -> (B, J, 3), float32
+
+Every path computes what ``model(keypoints, None, 'tensor')`` computes:
+
+* ``'fp32'``: the model as it is, with its linear layers on the CPU run by
+  oneDNN (:class:`OneDNNLinear`: PyTorch's default, MKL, uses AVX2 code on
+  non-Intel CPUs, about half of oneDNN's AVX-512 speed) and the MLP's GELU
+  fused into the preceding linear layer.
+* ``'bf16'``: backbone convolution and linear weights stored in bfloat16 (no
+  cast per call), matrix products and convolutions in bfloat16 (oneDNN's
+  AVX512-BF16/AMX kernels, ``torch.autocast`` for the rest); normalisations,
+  layer scales, the residual stream and the head stay in float32. Where the
+  device has no native bf16, :func:`bf16_supported` is False and the
+  benchmark leaves the path out.
+* ``compile=True``: ``torch.compile`` (inductor; on the CPU it emits C++ and
+  needs a compiler) with freezing, which folds the weights into the graph
+  as constants and fuses LayerNorm, layer scales, residual additions,
+  GroupNorm and the CFI kernel into few loops around the oneDNN calls.
+
+``export_onnx`` writes the fp32 model with a dynamic batch axis; the ONNX
+model's output matches PyTorch (tests/test_fast_paths.py checks it with
+onnxruntime).
+"""
+import contextlib
+import copy
+import warnings
+from typing import Callable, Optional, Union
+
+import torch
+from torch import Tensor, nn
+
+DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16}
+
+
+class LiftingForward(nn.Module):
+    """Backbone + head of a ``PoseLifter``: (B, F, J, C) -> (B, J, 3), the
+    root-relative pose of the target frame (no flip averaging, no decoding).
+    """
+
+    def __init__(self, model: nn.Module, fp32_head: bool = False) -> None:
+        super().__init__()
+        self.backbone = model.backbone
+        self.head = model.head
+        self.fp32_head = fp32_head
+
+    def forward(self, keypoints: Tensor) -> Tensor:
+        feats = self.backbone(keypoints)
+        if not self.fp32_head:
+            return self.head(feats)
+        # the head is cheap and sets the output precision: keep it in fp32
+        with torch.autocast(keypoints.device.type, enabled=False):
+            return self.head(tuple(f.float() for f in feats))
+
+
+def bf16_supported(device: Union[str, torch.device] = 'cpu') -> bool:
+    """Whether ``device`` runs bfloat16 matrix products natively."""
+    device = torch.device(device)
+    if device.type == 'cuda':
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if device.type == 'cpu':
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return False
+
+
+def cast_matmul_weights_(module: nn.Module, dtype: torch.dtype) -> nn.Module:
+    """Store the weights and biases of every linear layer and convolution of
+    ``module`` in ``dtype``, in place; normalisation parameters, layer
+    scales and positional embeddings keep their precision."""
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, OneDNNLinear, nn.modules.conv._ConvNd)):
+            m.to(dtype)
+    return module
+
+
+@torch.library.custom_op('mmcrossformer::onednn_linear', mutates_args=())
+def onednn_linear(x: Tensor, weight: Tensor, bias: Optional[Tensor],
+                  attr: str) -> Tensor:
+    """``torch.ops.mkldnn._linear_pointwise`` as an op that ``torch.compile``
+    keeps as it is (inductor lowers the mkldnn op only for weights it packed
+    itself) and fuses the element-wise work around."""
+    return torch.ops.mkldnn._linear_pointwise(x, weight, bias, attr, [],
+                                              'none')
+
+
+@onednn_linear.register_fake
+def _(x: Tensor, weight: Tensor, bias: Optional[Tensor], attr: str) -> Tensor:
+    return x.new_empty(x.shape[:-1] + (weight.shape[0], ))
+
+
+class OneDNNLinear(nn.Module):
+    """Inference-only ``nn.Linear`` (optionally followed by GELU) through
+    oneDNN's fused linear kernel, ``torch.ops.mkldnn._linear_pointwise``.
+
+    PyTorch runs fp32 ``nn.Linear`` on the CPU through MKL, which on
+    non-Intel CPUs (the AMD EPYC of our measurements) takes its AVX2 code:
+    about half the FLOP/s of oneDNN's AVX-512 kernels. oneDNN also applies
+    the GELU of the MLP as a post-op, saving a pass over the hidden
+    activations. Same fp32 (or bf16) arithmetic; no autograd.
+    """
+
+    def __init__(self, linear: nn.Linear, gelu: bool = False) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(linear.weight.detach(), False)
+        self.bias = None if linear.bias is None else nn.Parameter(
+            linear.bias.detach(), False)
+        self.attr = 'gelu' if gelu else 'none'
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dtype != self.weight.dtype:
+            x = x.to(self.weight.dtype)
+        return onednn_linear(x, self.weight, self.bias, self.attr)
+
+    def extra_repr(self) -> str:
+        return (f'in_features={self.weight.shape[1]}, '
+                f'out_features={self.weight.shape[0]}, post_op={self.attr}')
+
+
+class _OneDNNLinearFn(torch.autograd.Function):
+    """y = x W^T + b with oneDNN kernels in both directions: the forward and
+    the input gradient through ``mkldnn._linear_pointwise``, the weight
+    gradient too (on transposed copies, still faster than MKL here)."""
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor,
+                bias: Optional[Tensor]) -> Tensor:
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        return torch.ops.mkldnn._linear_pointwise(x, weight, bias, 'none',
+                                                  [], 'none')
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        x, weight = ctx.saved_tensors
+        grad2 = grad.reshape(-1, grad.shape[-1])
+        grad_x = grad_w = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_x = torch.ops.mkldnn._linear_pointwise(
+                grad2, weight.t().contiguous(), None, 'none', [],
+                'none').reshape(x.shape)
+        if ctx.needs_input_grad[1]:
+            grad_w = torch.ops.mkldnn._linear_pointwise(
+                grad2.t().contiguous(),
+                x.reshape(-1, x.shape[-1]).t().contiguous(), None, 'none',
+                [], 'none')
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            grad_b = grad2.sum(0)
+        return grad_x, grad_w, grad_b
+
+
+class OneDNNTrainLinear(nn.Linear):
+    """``nn.Linear`` (same parameters and state dict) whose fp32 products run
+    through oneDNN in the forward and the backward pass on the CPU; other
+    devices, dtypes and autocast use ``nn.Linear``."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.device.type != 'cpu' or x.dtype != torch.float32 or \
+                self.weight.dtype != torch.float32 or \
+                torch.is_autocast_enabled('cpu'):
+            return super().forward(x)
+        return _OneDNNLinearFn.apply(x, self.weight, self.bias)
+
+
+def use_onednn_train_linear_(module: nn.Module) -> nn.Module:
+    """Make every ``nn.Linear`` of ``module`` a :class:`OneDNNTrainLinear`,
+    in place, keeping its parameters (optimisers holding them, checkpoints
+    and state dicts are unaffected)."""
+    for m in module.modules():
+        if type(m) is nn.Linear:
+            m.__class__ = OneDNNTrainLinear
+    return module
+
+
+class FP32GroupNorm(nn.GroupNorm):
+    """GroupNorm computed in fp32 whatever its input (PyTorch's CPU kernel for
+    bf16 inputs is several times slower than the fp32 one)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        with torch.autocast(x.device.type, enabled=False):
+            return super().forward(x.float())
+
+
+def _fp32_sdpa_forward(self, x: Tensor) -> Tensor:
+    """``Attention.forward`` with the attention products in fp32."""
+    B, N, C = x.shape
+    q, k, v = self.qkv(x).reshape(B, N, 3, self.num_heads,
+                                  C // self.num_heads).permute(2, 0, 3, 1,
+                                                               4).unbind(0)
+    with torch.autocast(x.device.type, enabled=False):
+        x = torch.nn.functional.scaled_dot_product_attention(
+            q.float(), k.float(), v.float())
+    x = x.transpose(1, 2).reshape(B, N, C)
+    return self.proj_drop(self.proj(x))
+
+
+def fp32_norm_and_attention_(module: nn.Module) -> nn.Module:
+    """For the bf16 path on the CPU: GroupNorm and the attention products
+    (not the projections) in fp32, in place. Both are faster so here: the
+    bf16 GroupNorm kernel is slow, and the attention of the spatial encoder
+    (17 tokens, 4 channels per head) gains nothing from bf16 products but
+    pays for the casts."""
+    from .backbones.crossformer import Attention
+    for m in module.modules():
+        if type(m) is nn.GroupNorm:
+            m.__class__ = FP32GroupNorm
+        elif type(m) is Attention:
+            m.forward = _fp32_sdpa_forward.__get__(m)
+    return module
+
+
+def onednn_available(device: Union[str, torch.device] = 'cpu') -> bool:
+    """Whether :class:`OneDNNLinear` can run on ``device``."""
+    return torch.device(device).type == 'cpu' and \
+        torch.backends.mkldnn.is_available() and \
+        hasattr(torch.ops.mkldnn, '_linear_pointwise')
+
+
+def use_onednn_linear_(module: nn.Module) -> nn.Module:
+    """Replace every ``nn.Linear`` of ``module`` by :class:`OneDNNLinear`,
+    in place, folding ``GELU`` (exact) into the preceding linear layer of
+    each MLP (modules with ``fc1``, ``act``, ``fc2``)."""
+    for m in list(module.modules()):
+        if isinstance(getattr(m, 'fc1', None), nn.Linear) and isinstance(
+                getattr(m, 'act', None), nn.GELU) and \
+                m.act.approximate == 'none':
+            m.fc1 = OneDNNLinear(m.fc1, gelu=True)
+            m.act = nn.Identity()
+    for m in list(module.modules()):
+        for name, child in list(m.named_children()):
+            if type(child) is nn.Linear:
+                setattr(m, name, OneDNNLinear(child))
+    return module
+
+
+def build_fast_lifter(model: nn.Module,
+                      dtype: str = 'fp32',
+                      compile: bool = False,
+                      freeze: bool = True,
+                      device: Optional[Union[str, torch.device]] = None,
+                      copy_model: bool = True,
+        onednn: Optional[bool] = None,
+        dynamic: bool = False) -> Callable[[Tensor], Tensor]:
+    """A function (B, F, J, C) float32 keypoints -> (B, J, 3) float32 pose.
+
+    Args:
+        model: A ``PoseLifter`` (or anything with ``backbone`` and ``head``).
+        dtype: ``'fp32'`` or ``'bf16'``.
+        compile: Wrap the forward in ``torch.compile`` (compiled on the first
+            call, once per input shape).
+        freeze: With ``compile``, let inductor treat the weights as
+            constants (``torch._inductor.config.freezing``).
+        device: Where to run; by default where the model is.
+        copy_model: Work on a copy (the bf16 path casts weights).
+        onednn: Run the linear layers through :class:`OneDNNLinear`; by
+            default where it is available (the CPU).
+    """
+    if dtype not in DTYPES:
+        raise ValueError(f'dtype must be one of {tuple(DTYPES)}, got '
+                         f'{dtype!r}')
+    net = LiftingForward(
+        copy.deepcopy(model) if copy_model else model,
+        fp32_head=dtype != 'fp32')
+    if device is None:
+        device = next(net.parameters()).device
+    device = torch.device(device)
+    net = net.to(device).eval().requires_grad_(False)
+    if onednn is None:
+        onednn = onednn_available(device)
+    if onednn:
+        use_onednn_linear_(net)
+    if dtype == 'bf16':
+        cast_matmul_weights_(net.backbone, torch.bfloat16)
+        if device.type == 'cpu':
+            fp32_norm_and_attention_(net)
+
+    def forward(keypoints: Tensor) -> Tensor:
+        if dtype == 'bf16':
+            ctx = torch.autocast(device.type, dtype=torch.bfloat16)
+        else:
+            ctx = contextlib.nullcontext()
+        with ctx:
+            return net(keypoints).float()
+
+    fn = forward
+    if compile:
+        options = {'freezing': True} if freeze else None
+        fn = torch.compile(forward, dynamic=dynamic, options=options)
+    def run(keypoints: Tensor) -> Tensor:
+        with torch.inference_mode():
+            return fn(keypoints.to(device, torch.float32))
+
+    run.net = net  # type: ignore[attr-defined]
+    return run
+
+
+def export_onnx(model: nn.Module,
+                path: str,
+                num_frames: int,
+                num_joints: int,
+                in_channels: int,
+                opset_version: int = 17) -> None:
+    """Write the fp32 lifting forward of ``model`` to ``path`` (input
+    ``keypoints`` (batch, F, J, C), output ``pose3d`` (batch, J, 3); the
+    batch axis is dynamic)."""
+    net = LiftingForward(copy.deepcopy(model)).cpu().float().eval()
+    example = torch.zeros(2, num_frames, num_joints, in_channels)
+    with torch.no_grad(), warnings.catch_warnings():
+        # the exporter traces: the input check's shape comparisons are fixed
+        warnings.simplefilter('ignore', torch.jit.TracerWarning)
+        torch.onnx.export(
+            net, (example, ),
+            path,
+            dynamo=False,
+            opset_version=opset_version,
+            input_names=['keypoints'],
+            output_names=['pose3d'],
+            dynamic_axes={
+                'keypoints': {
+                    0: 'batch'
+                },
+                'pose3d': {
+                    0: 'batch'
+                }
+            })
+
+
+__all__ = [
+    'LiftingForward', 'OneDNNLinear', 'OneDNNTrainLinear', 'onednn_available',
+    'use_onednn_linear_', 'use_onednn_train_linear_', 'bf16_supported', 'cast_matmul_weights_',
+    'build_fast_lifter', 'export_onnx'
+]
