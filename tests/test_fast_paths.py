@@ -24,23 +24,14 @@ from .helpers import REPO
 
 torch.set_num_threads(1)
 
-# every option of the released architecture, in a small network
-SMALL = dict(
-    num_frames=27,
-    depth=1,
-    mlp_ratio=4.,
-    qkv_bias=False,
-    norm_eps=1e-5,
-    temporal_pos_embed='shared',
-    interaction_residual=True,
-    layer_scale_init=1e-5,
-    zero_input_frames=(10, 16),
-    drop_path_rate=0.)
-
 
 def small_model(seed: int = 0) -> torch.nn.Module:
-    cfg = Config.fromfile(str(REPO / 'configs' / 'crossformer_h36m_27f.py'))
-    cfg.model.backbone.update(SMALL)
+    """Every option of the released architecture (the official config), in
+    a one-layer, 27-frame network."""
+    cfg = Config.fromfile(
+        str(REPO / 'configs' / 'crossformer_h36m_81f_official.py'))
+    cfg.model.backbone.update(num_frames=27, depth=1, drop_path_rate=0.)
+    cfg.model.head.num_frames = 27
     with torch.random.fork_rng():  # leave the global generator as it was
         torch.manual_seed(seed)
         model = MODELS.build(cfg.model)
@@ -83,8 +74,9 @@ def test_onnx_matches_pytorch(tmp_path):
 def test_export_tool(tmp_path):
     pytest.importorskip('onnxruntime')
     cfg = tmp_path / 'cfg.py'
-    cfg.write_text(f"_base_ = ['{REPO / 'configs' / 'crossformer_h36m_9f.py'}']"
-                   '\nmodel = dict(backbone=dict(depth=1))\n')
+    base = REPO / 'configs' / 'crossformer_h36m_9f.py'
+    cfg.write_text(f"_base_ = ['{base}']\n"
+                   'model = dict(backbone=dict(depth=1))\n')
     out = tmp_path / 'm.onnx'
     proc = subprocess.run([
         sys.executable,
@@ -274,7 +266,8 @@ def test_fast_dataset_opt_in_config():
             str(REPO / 'configs' / f'crossformer_h36m_{window}f.py'))
         for loader in ('train_dataloader', 'val_dataloader',
                        'test_dataloader'):
-            f, s = fast[loader].dataset.to_dict(), stock[loader].dataset.to_dict()
+            f = fast[loader].dataset.to_dict()
+            s = stock[loader].dataset.to_dict()
             assert f.pop('type') == 'FastHuman36mDataset'
             assert s.pop('type') == 'Human36mDataset'
             assert f == s

@@ -331,7 +331,8 @@ def export_onnx(model: nn.Module,
 
 
 __all__ = [
-    'LiftingForward', 'OneDNNLinear', 'OneDNNTrainLinear', 'onednn_available',
-    'use_onednn_linear_', 'use_onednn_train_linear_', 'bf16_supported', 'cast_matmul_weights_',
-    'build_fast_lifter', 'export_onnx'
+    'LiftingForward', 'OneDNNLinear', 'OneDNNTrainLinear', 'FP32GroupNorm',
+    'onednn_available', 'onednn_linear', 'use_onednn_linear_',
+    'use_onednn_train_linear_', 'fp32_norm_and_attention_', 'bf16_supported',
+    'cast_matmul_weights_', 'build_fast_lifter', 'export_onnx'
 ]

@@ -668,7 +668,8 @@ def bench_train(cfg, model, ref, device, data_root, args, flops, peaks,
 
     steps['mmcrossformer fp32'] = ('fp32', lambda: ours_step(False))
     if onednn_available(device):
-        dnet = use_onednn_train_linear_(copy.deepcopy(model).to(device).train())
+        dnet = use_onednn_train_linear_(
+            copy.deepcopy(model).to(device).train())
         dopt = torch.optim.Adam(dnet.parameters(), lr=1e-5)
         steps['mmcrossformer fp32 oneDNN linear'] = (
             'fp32', lambda: ours_step(False, dnet, dopt))
