@@ -58,8 +58,14 @@ def test_every_parameter_receives_a_gradient(options):
     model = build_lifter(9, **options).train()
     x = torch.randn(4, 9, 17, 2)
     model(x, None, mode='tensor').square().sum().backward()
-    no_grad = [n for n, p in model.named_parameters()
-               if p.grad is None or not p.grad.abs().sum() > 0]
+    # the weighted mean's bias shifts all features alike, which the head's
+    # LayerNorm removes: its gradient is zero up to rounding (it is kept for
+    # the released checkpoints, which carry it)
+    shift = 'head.weighted_mean.bias'
+    grads = dict(model.named_parameters())
+    assert grads[shift].grad.abs().max() < 1e-4
+    no_grad = [n for n, p in grads.items()
+               if n != shift and (p.grad is None or not p.grad.abs().sum() > 0)]
     assert no_grad == []
 
 
