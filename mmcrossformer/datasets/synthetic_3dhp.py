@@ -29,6 +29,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 from .mpi_inf_3dhp import JOINT_NAMES, TEST_SUBJECTS, TRAIN_SUBJECTS
+from .synthetic_h36m import project_pinhole
 
 J = {name: i for i, name in enumerate(JOINT_NAMES)}
 NUM_JOINTS = len(JOINT_NAMES)
@@ -287,17 +288,11 @@ def world_to_camera(X: np.ndarray, R: np.ndarray, T: np.ndarray) -> np.ndarray:
     return X @ R.T + T[:, 0]
 
 
-def project(X_cam: np.ndarray, cam: dict) -> np.ndarray:
-    """Pinhole projection (no distortion) of camera coordinates."""
-    xy = X_cam[..., :2] / X_cam[..., 2:3]
-    return xy * cam['f'][:, 0] + cam['c'][:, 0]
-
-
 def annotations(X_cam: np.ndarray, cam: dict) -> Dict[str, np.ndarray]:
     """``center``, ``scale``, ``part`` and ``S`` of frames as MMPose 0.x's
     preprocessing computes them (visibility: the 2D joint is in the
     image)."""
-    kpts = project(X_cam, cam)
+    kpts = project_pinhole(X_cam, cam)
     vis = ((kpts[..., 0] >= 0) & (kpts[..., 0] < cam['w']) &
            (kpts[..., 1] >= 0) & (kpts[..., 1] < cam['h']))
     vis = vis.astype(np.float32)[..., None]
