@@ -13,9 +13,10 @@ os.environ.setdefault('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
 
 from mmengine.runner import Runner  # noqa: E402
 
-from mmcrossformer.utils import (add_runner_args,  # noqa: E402
-                                 check_checkpoint, format_metrics,
-                                 load_runner_cfg, prepare_runner_cfg)
+from mmcrossformer.engine import check_checkpoint  # noqa: E402
+from mmcrossformer.entrypoints import (add_runner_args,  # noqa: E402
+                                       format_metrics, load_runner_cfg,
+                                       prepare_runner_cfg)
 
 
 def parse_args() -> argparse.Namespace:

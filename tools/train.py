@@ -15,9 +15,10 @@ os.environ.setdefault('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
 
 from mmengine.runner import Runner  # noqa: E402
 
-from mmcrossformer.utils import (add_runner_args,  # noqa: E402
-                                 check_checkpoint, find_resumable_checkpoint,
-                                 load_runner_cfg, prepare_runner_cfg)
+from mmcrossformer.engine import (check_checkpoint,  # noqa: E402
+                                  find_resumable_checkpoint)
+from mmcrossformer.entrypoints import (add_runner_args,  # noqa: E402
+                                       load_runner_cfg, prepare_runner_cfg)
 
 
 def parse_args() -> argparse.Namespace:

@@ -1,4 +1,13 @@
+"""Training-loop machinery: hooks, the atomic checkpoint backend, resume
+finding and checkpoint checks."""
+from .checkpoint_checks import check_checkpoint
+from .checkpoint_io import (AtomicLocalBackend, atomic_save,
+                            find_resumable_checkpoint, is_readable_checkpoint)
 from .onednn_linear_hook import OneDNNLinearHook
 from .random_state_hook import RandomStateHook
 
-__all__ = ['RandomStateHook', 'OneDNNLinearHook']
+__all__ = [
+    'AtomicLocalBackend', 'OneDNNLinearHook', 'RandomStateHook',
+    'atomic_save', 'check_checkpoint', 'find_resumable_checkpoint',
+    'is_readable_checkpoint'
+]

@@ -16,7 +16,7 @@ What it measures, on the CPU and on a GPU when one is present:
   from tools/analysis_tools/get_flops.py, attention products included; one
   multiply-add = 2 FLOPs; a training step counts 3 forward passes);
 * inference throughput and latency at batch 1, 64 and 256 (``--batch-sizes``)
-  of this plugin's fast paths (:mod:`mmcrossformer.models.fast_paths`:
+  of this plugin's fast paths (:mod:`mmcrossformer.runtime.fast_paths`:
   fp32 with oneDNN linear layers -- and with PyTorch's default MKL ones, to
   show what oneDNN adds --, bf16, ``torch.compile`` of both, onnxruntime)
   and of the released model (eager fp32, the way it ships), with the peak
@@ -66,7 +66,7 @@ from mmengine.logging import MMLogger
 from mmengine.runner import load_checkpoint
 
 import mmcrossformer  # noqa: F401  (registers the plugin)
-from mmcrossformer.models.fast_paths import (LiftingForward,
+from mmcrossformer.runtime.fast_paths import (LiftingForward,
                                             bf16_supported,
                                             build_fast_lifter, export_onnx,
                                             onednn_available,
@@ -453,7 +453,7 @@ def main() -> None:
     data_root = args.data_root
     if data_root is None and not ({'data', 'accuracy', 'train'} <= set(
             args.skip)):
-        from mmcrossformer.datasets.synthetic_h36m import generate_h36m
+        from mmcrossformer.data_tools.synthetic.h36m import generate_h36m
         tmp = tempfile.TemporaryDirectory()
         data_root = tmp.name
         generate_h36m(data_root, frames=args.generate_frames, subactions=1)

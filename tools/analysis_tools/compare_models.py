@@ -22,7 +22,7 @@ import mmpose
 from mmengine.analysis import parameter_count
 from mmengine.config import Config
 
-from mmcrossformer.datasets.synthetic_h36m import generate_h36m
+from mmcrossformer.data_tools.synthetic.h36m import generate_h36m
 from mmcrossformer.evaluation import mean_pose_mpjpe
 from mmpose.registry import MODELS
 from mmpose.utils import register_all_modules

@@ -15,7 +15,7 @@ Seeded and deterministic: the same arguments write byte-identical files.
 import argparse
 import os.path as osp
 
-from mmcrossformer.datasets.synthetic_3dhp import (DEFAULT_TRAIN_CAMS,
+from mmcrossformer.data_tools.synthetic.mpi_inf_3dhp import (DEFAULT_TRAIN_CAMS,
                                                    generate_3dhp)
 
 

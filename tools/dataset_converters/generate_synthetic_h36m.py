@@ -8,7 +8,7 @@ arguments (see ``synthetic_h36m.json`` there); ``--force`` regenerates.
 import argparse
 import os
 
-from mmcrossformer.datasets.synthetic_h36m import (ACTIONS, ALL_SUBJECTS,
+from mmcrossformer.data_tools.synthetic.h36m import (ACTIONS, ALL_SUBJECTS,
                                                    generate_h36m)
 
 

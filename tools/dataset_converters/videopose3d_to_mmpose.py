@@ -11,7 +11,7 @@ and data/h36m/joint_2d_det_files/cpn_ft_h36m_dbb_{train,test}.npy.
 import argparse
 import sys
 
-from mmcrossformer.datasets.videopose3d_converter import (
+from mmcrossformer.data_tools.videopose3d import (
     DEFAULT_MAX_LENGTH_MISMATCH, ConversionError, convert_videopose3d)
 
 

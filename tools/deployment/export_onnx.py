@@ -19,7 +19,7 @@ from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
 import mmcrossformer  # noqa: F401  (registers the plugin)
-from mmcrossformer.models.fast_paths import LiftingForward, export_onnx
+from mmcrossformer.runtime.fast_paths import LiftingForward, export_onnx
 from mmpose.registry import MODELS
 from mmpose.utils import register_all_modules
 

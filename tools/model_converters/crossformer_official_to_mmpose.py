@@ -14,7 +14,7 @@ import torch
 from mmengine.config import Config
 
 from mmcrossformer.models.official import convert_official_state_dict
-from mmcrossformer.utils import atomic_save
+from mmcrossformer.engine import atomic_save
 
 DEFAULT_CONFIG = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',

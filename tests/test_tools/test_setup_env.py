@@ -4,7 +4,7 @@ import shutil
 import subprocess
 import time
 
-from .helpers import REPO
+from ..helpers import REPO
 
 
 def test_second_setup_is_a_quick_no_op():

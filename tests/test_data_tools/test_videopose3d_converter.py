@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from mmpose.datasets import Human36mDataset
 
-from mmcrossformer.datasets import synthetic_h36m as sh
-from mmcrossformer.datasets import videopose3d_converter as vc
-from .helpers import REPO, load_h36m_cameras, load_h36m_split
+from mmcrossformer.data_tools.synthetic import h36m as sh
+from mmcrossformer.data_tools import videopose3d as vc
+from ..helpers import REPO, load_h36m_cameras, load_h36m_split
 
 T = 40  # frames of every 3D sequence
 # VideoPose3D action names of the tiny dataset, per subject.

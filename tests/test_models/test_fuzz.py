@@ -15,7 +15,7 @@ from mmcrossformer.models import CrossFormer
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import KEYPOINT_CODECS
 
-from .helpers import REPO
+from ..helpers import REPO
 
 BASE = Config.fromfile(REPO / 'configs/crossformer_h36m_9f.py')
 FLIP = parse_pose_metainfo(
@@ -121,7 +121,7 @@ def test_model_answers_any_input_or_names_the_problem(shape, dtype, poison):
 @pytest.mark.parametrize('frames', [1, 2, 5])
 def test_short_sequences_are_edge_padded_by_the_dataset(frames, tmp_path):
     """A sequence shorter than the window is padded with its edge frames."""
-    from mmcrossformer.datasets.synthetic_h36m import generate_h36m
+    from mmcrossformer.data_tools.synthetic.h36m import generate_h36m
     from mmpose.datasets import Human36mDataset
     generate_h36m(str(tmp_path), frames=frames, subactions=1,
                   subjects=('S9', ), actions=('Walking', ))
@@ -145,7 +145,7 @@ def test_short_sequences_are_edge_padded_by_the_dataset(frames, tmp_path):
 ])
 def test_causal_config_predicts_the_last_frame_of_its_window(
         config, target, tmp_path):
-    from mmcrossformer.datasets.synthetic_h36m import generate_h36m
+    from mmcrossformer.data_tools.synthetic.h36m import generate_h36m
     from mmpose.registry import DATASETS, MODELS
     generate_h36m(str(tmp_path), frames=60, subactions=1,
                   subjects=('S9', ), actions=('Walking', ))

@@ -5,7 +5,7 @@ import subprocess
 
 from mmengine.config import Config
 
-from .helpers import PYTHON, REPO
+from ..helpers import PYTHON, REPO
 
 SNAPSHOT = '''
 import json, sys

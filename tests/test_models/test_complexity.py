@@ -4,7 +4,7 @@ import importlib.util
 
 import pytest
 
-from .helpers import REPO
+from ..helpers import REPO
 
 spec = importlib.util.spec_from_file_location(
     'get_flops', REPO / 'tools/analysis_tools/get_flops.py')

@@ -12,8 +12,8 @@ from mmcrossformer.datasets.mpi_inf_3dhp import (FLIP_INDICES, JOINT_NAMES,
                                                  MpiInf3dhpDataset,
                                                  parse_3dhp_imgname,
                                                  video_name)
-from mmcrossformer.datasets.synthetic_h36m import project_pinhole
-from mmcrossformer.datasets.synthetic_3dhp import (generate_3dhp,
+from mmcrossformer.data_tools.synthetic.h36m import project_pinhole
+from mmcrossformer.data_tools.synthetic.mpi_inf_3dhp import (generate_3dhp,
                                                    save_npz)
 from mmcrossformer.evaluation import AUC3D, PCK3D, MpiInf3dhpMetric
 from mmcrossformer.evaluation.pck3d import (keypoint_3d_auc, keypoint_3d_pck,
@@ -21,7 +21,7 @@ from mmcrossformer.evaluation.pck3d import (keypoint_3d_auc, keypoint_3d_pck,
 from mmpose.datasets import Human36mDataset
 from mmpose.registry import DATASETS, METRICS
 
-from .helpers import REPO
+from ..helpers import REPO
 
 # ------------------------------------------------------------------ metrics
 # errors (mm) of the 14 benchmark joints, on and between the thresholds

@@ -19,7 +19,7 @@ from mmcrossformer.models.official import (convert_official_state_dict,
                                            is_official_state_dict)
 from mmpose.registry import MODELS
 
-from .helpers import REPO
+from ..helpers import REPO
 
 FRAMES, JOINTS, DIM, DEPTH, HEADS = 81, 17, 32, 4, 8
 OFFICIAL_CFG = REPO / 'configs' / 'crossformer_h36m_81f_official.py'

@@ -21,7 +21,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .synthetic_h36m import (H36M_CAMERA_IDS, NUM_JOINTS, CameraSequence,
+from .synthetic.h36m import (H36M_CAMERA_IDS, NUM_JOINTS, CameraSequence,
                              make_camera_param, world_to_camera,
                              write_mmpose_h36m)
 

@@ -12,15 +12,15 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmcrossformer.datasets.synthetic_h36m import generate_h36m
-from mmcrossformer.models.fast_paths import (LiftingForward, OneDNNLinear,
+from mmcrossformer.data_tools.synthetic.h36m import generate_h36m
+from mmcrossformer.runtime.fast_paths import (LiftingForward, OneDNNLinear,
                                             bf16_supported,
                                             build_fast_lifter, export_onnx,
                                             onednn_available,
                                             use_onednn_train_linear_)
 from mmpose.registry import DATASETS, MODELS
 
-from .helpers import REPO
+from ..helpers import REPO
 
 torch.set_num_threads(1)
 
@@ -157,8 +157,8 @@ COMPILE_SCRIPT = textwrap.dedent('''
     import mmcrossformer
     from mmpose.utils import register_all_modules
     register_all_modules()
-    from tests.test_fast_paths import small_model, keypoints, reference_output
-    from mmcrossformer.models.fast_paths import build_fast_lifter
+    from tests.test_runtime.test_fast_paths import small_model, keypoints, reference_output
+    from mmcrossformer.runtime.fast_paths import build_fast_lifter
     model = small_model()
     x = keypoints(4)
     expected = reference_output(model, x)
@@ -284,7 +284,7 @@ def test_onednn_linear_hook_swaps_linear_layers():
     from types import SimpleNamespace
 
     from mmcrossformer.engine import OneDNNLinearHook
-    from mmcrossformer.models.fast_paths import OneDNNTrainLinear
+    from mmcrossformer.runtime.fast_paths import OneDNNTrainLinear
     model = small_model()
     state = {k: v.clone() for k, v in model.state_dict().items()}
     OneDNNLinearHook().before_run(SimpleNamespace(model=model))

@@ -8,7 +8,7 @@ import torch
 from mmengine.config import ConfigDict
 
 from ..models.official import CONVERT_HINT, is_official_state_dict
-from .io import is_readable_checkpoint
+from .checkpoint_io import is_readable_checkpoint
 
 
 def _state_dict(ckpt) -> dict:

@@ -25,7 +25,7 @@ from mmcrossformer.apis.keypoints import COCO_SKELETON, conversion_matrix
 from mmpose.apis import convert_keypoint_definition
 from mmpose.structures import PoseDataSample
 
-from .helpers import REPO
+from ..helpers import REPO
 
 CFG_9F = str(REPO / 'configs/crossformer_h36m_9f.py')
 # the smallest CrossFormer: 9 frames, 8 channels per joint, one layer each

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from mmcrossformer.datasets.synthetic_h36m import generate_h36m
+from mmcrossformer.data_tools.synthetic.h36m import generate_h36m
 from mmcrossformer.evaluation import mean_pose_mpjpe
 
-from .helpers import PYTHON, REPO, read_json, run_tool, tiny_config
+from ..helpers import PYTHON, REPO, read_json, run_tool, tiny_config
 
 ACTIONS = ('Walking', 'SittingDown', 'Purchases')
 

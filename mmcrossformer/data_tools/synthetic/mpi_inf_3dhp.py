@@ -28,8 +28,8 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from .mpi_inf_3dhp import JOINT_NAMES, TEST_SUBJECTS, TRAIN_SUBJECTS
-from .synthetic_h36m import project_pinhole
+from ...datasets.mpi_inf_3dhp import JOINT_NAMES, TEST_SUBJECTS, TRAIN_SUBJECTS
+from .h36m import project_pinhole
 
 J = {name: i for i, name in enumerate(JOINT_NAMES)}
 NUM_JOINTS = len(JOINT_NAMES)

@@ -12,7 +12,7 @@ from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
 
-from .helpers import REPO
+from ..helpers import REPO
 
 H36M_FLIP = parse_pose_metainfo(
     dict(from_file='configs/_base_/datasets/h36m.py'))['flip_indices']

@@ -11,8 +11,8 @@ import pytest
 from mmpose.datasets import Human36mDataset
 from mmpose.utils.camera import SimpleCamera
 
-from mmcrossformer.datasets import synthetic_h36m as sh
-from .helpers import REPO, load_h36m_cameras, load_h36m_split
+from mmcrossformer.data_tools.synthetic import h36m as sh
+from ..helpers import REPO, load_h36m_cameras, load_h36m_split
 
 FRAMES = 60
 SUBACTIONS = 1

@@ -3,7 +3,7 @@
 and head): oneDNN linear layers, bf16, ``torch.compile`` and ONNX export for
 inference, oneDNN linear layers for fp32 training.
 
-    from mmcrossformer.models.fast_paths import build_fast_lifter
+    from mmcrossformer.runtime.fast_paths import build_fast_lifter
     lifter = build_fast_lifter(model, dtype='bf16', compile=True)
     pose3d = lifter(keypoints)   # (B, F, J, C) -> (B, J, 3), float32
 
@@ -205,7 +205,7 @@ def fp32_norm_and_attention_(module: nn.Module) -> nn.Module:
     bf16 GroupNorm kernel is slow, and the attention of the spatial encoder
     (17 tokens, 4 channels per head) gains nothing from bf16 products but
     pays for the casts."""
-    from .backbones.crossformer import Attention
+    from ..models.backbones.crossformer import Attention
     for m in module.modules():
         if type(m) is nn.GroupNorm:
             m.__class__ = FP32GroupNorm

@@ -9,12 +9,12 @@ from mmengine.config import Config
 from mmengine.fileio import get_file_backend
 
 from mmcrossformer.datasets.checks import DataCheckError, check_h36m_files
-from mmcrossformer.datasets.synthetic_h36m import generate_h36m
-from mmcrossformer.utils import (check_checkpoint, find_resumable_checkpoint,
+from mmcrossformer.data_tools.synthetic.h36m import generate_h36m
+from mmcrossformer.engine import (check_checkpoint, find_resumable_checkpoint,
                                  is_readable_checkpoint)
 from mmpose.registry import MODELS
 
-from .helpers import REPO, run_tool, tiny_config
+from ..helpers import REPO, run_tool, tiny_config
 
 ANN = 'annotation_body3d/fps50/h36m_test.npz'
 DET = 'joint_2d_det_files/cpn_ft_h36m_dbb_test.npy'
