@@ -1,4 +1,4 @@
-# The README's main job (`make demo`, tools/run_demo.py): the 9-frame
+# The README's main job (`make train-demo`, tools/train_demo.py): the 9-frame
 # CrossFormer of the paper trained on a CPU for one epoch of the synthetic
 # Human3.6M that tools/dataset_converters/generate_synthetic_h36m.py writes.
 # A short schedule instead of the paper's 100 epochs: lr 1e-3 at batch 128,

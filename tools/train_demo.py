@@ -1,5 +1,5 @@
 # Copyright (c) mmcrossformer contributors. Licensed under Apache-2.0.
-"""The README's main job (`make demo`) on the embedded default data.
+"""The README's main job (`make train-demo`) on the embedded default data.
 
 1. generate a synthetic Human3.6M in MMPose's layout (data/synthetic_h36m),
 2. train configs/crossformer_synthetic_h36m_9f.py on the CPU (tools/train.py),
@@ -7,7 +7,7 @@
    millimetres, overall and per action, beside the mean-pose baseline,
 4. save a picture of predicted against ground-truth 3D poses.
 
-    python tools/run_demo.py [--work-dir work_dirs/demo] [--epochs N]
+    python tools/train_demo.py [--work-dir work_dirs/demo] [--epochs N]
 """
 import argparse
 import json
