@@ -4,9 +4,10 @@ Importing the package registers its modules in MMPose's registries (scope
 ``mmpose``); configs pull it in with
 ``custom_imports = dict(imports=['mmcrossformer'], allow_failed_imports=False)``.
 Runtime fast paths (:mod:`mmcrossformer.runtime`), data tools
-(:mod:`mmcrossformer.data_tools`), inference APIs (:mod:`mmcrossformer.apis`)
-and the tools' helpers (:mod:`mmcrossformer.entrypoints`) are imported only
-when used.
+(:mod:`mmcrossformer.data_tools`, but for the file names of
+:mod:`~mmcrossformer.data_tools.h36m_layout` that the evaluation baselines
+read), inference APIs (:mod:`mmcrossformer.apis`) and the tools' helpers
+(:mod:`mmcrossformer.entrypoints`) are imported only when used.
 """
 from .datasets import *  # noqa: F401,F403
 from .engine import *  # noqa: F401,F403

@@ -9,7 +9,7 @@ Inputs (format of facebookresearch/VideoPose3D, ``DATASETS.md``):
   one per camera in the order of :data:`H36M_CAMERA_IDS`, and ``metadata``
   (``layout_name``, ``num_joints``, ``keypoints_symmetry``).
 
-Output: the layout written by :func:`.synthetic_h36m.write_mmpose_h36m`
+Output: the layout written by :func:`.h36m_layout.write_mmpose_h36m`
 (``S`` = camera coordinates, ``part`` = GT 2D, CPN detections in
 ``cpn_ft_h36m_dbb_{train,test}.npy`` with confidence 1). Without a GT 2D
 file, ``part`` is the projection of the 3D joints with the Human3.6M camera
@@ -21,9 +21,11 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .synthetic.h36m import (H36M_CAMERA_IDS, NUM_JOINTS, CameraSequence,
-                             make_camera_param, world_to_camera,
-                             write_mmpose_h36m)
+from .camera import (project_h36m_distorted, quaternion_to_matrix,
+                     world_to_camera_at)
+from .h36m_layout import (H36M_CAMERA_IDS, NUM_JOINTS, CameraSequence,
+                          camera_extrinsics, make_camera_param,
+                          write_mmpose_h36m)
 
 # The 17 joints kept from Human3.6M's 32 (VideoPose3D and MMPose alike).
 H36M_17_OF_32: Tuple[int, ...] = (0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18,
@@ -190,16 +192,6 @@ class ConversionError(ValueError):
     """The VideoPose3D input is incomplete or inconsistent."""
 
 
-def quaternion_to_matrix(q: Sequence[float]) -> np.ndarray:
-    """Unit quaternion (w, x, y, z) -> rotation matrix (3, 3)."""
-    w, x, y, z = np.asarray(q, np.float64) / np.linalg.norm(q)
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-        [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-        [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
-    ])
-
-
 def h36m_cameras() -> Dict[Tuple[str, str], dict]:
     """cameras.pkl content for the 7 annotated subjects x 4 cameras."""
     cameras = {}
@@ -207,8 +199,8 @@ def h36m_cameras() -> Dict[Tuple[str, str], dict]:
         for cam_id, (quat, centre_mm) in zip(H36M_CAMERA_IDS, extrinsics):
             intr = H36M_INTRINSICS[cam_id]
             cameras[(subject, cam_id)] = make_camera_param(
-                R=quaternion_to_matrix(quat),
-                T=np.asarray(centre_mm) / 1000.0,
+                R=quaternion_to_matrix(quat).T,
+                C=np.asarray(centre_mm) / 1000.0,
                 f=intr['focal_length'],
                 c=intr['center'],
                 camera_id=cam_id,
@@ -218,19 +210,11 @@ def h36m_cameras() -> Dict[Tuple[str, str], dict]:
 
 
 def project_h36m(X: np.ndarray, param: Mapping) -> np.ndarray:
-    """Camera points (..., 3) -> distorted pixels (..., 2).
-
-    The Human3.6M model: radial k1..k3 and tangential (p1, p2) =
-    ``param['p'][::-1]`` (MMPose order reversed), without the factor 2 of the
-    textbook Brown-Conrady model.
-    """
-    xy = X[..., :2] / X[..., 2:]
-    k, p = param['k'].ravel(), param['p'].ravel()[::-1]
-    r2 = (xy**2).sum(-1, keepdims=True)
-    radial = 1 + k[0] * r2 + k[1] * r2**2 + k[2] * r2**3
-    tangential = (p * xy).sum(-1, keepdims=True)
-    xy = xy * (radial + tangential) + p * r2
-    return xy * param['f'].ravel() + param['c'].ravel()
+    """Camera points (..., 3) -> distorted pixels (..., 2) with the
+    intrinsics of a cameras.pkl entry (whose tangential coefficients are in
+    MMPose's order, the reverse of Human3.6M's)."""
+    return project_h36m_distorted(X, param['f'], param['c'], param['k'],
+                                  param['p'].ravel()[::-1])
 
 
 def load_videopose3d(path: str, key: str) -> Tuple[dict, dict]:
@@ -310,7 +294,7 @@ def _camera_sequence(subject: str, action: str, param: Mapping,
                      arrays: Mapping[str, np.ndarray]) -> CameraSequence:
     """One camera's sequence from world joints (T, 17, 3) and the 'CPN' /
     'GT 2D' arrays (T, 17, 2|3) that are given."""
-    X = world_to_camera(world, param)
+    X = world_to_camera_at(world, *camera_extrinsics(param))
     gt = arrays.get('GT 2D')
     uv = project_h36m(X, param) if gt is None else gt[..., :2]
     det = arrays.get('CPN')

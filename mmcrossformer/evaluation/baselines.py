@@ -1,8 +1,8 @@
 # Copyright (c) mmcrossformer contributors. Licensed under Apache-2.0.
 """Reference errors that a trained lifter must beat."""
-import os.path as osp
-
 import numpy as np
+
+from ..data_tools.h36m_layout import ann_path
 
 
 def mean_pose_mpjpe(data_root: str) -> float:
@@ -10,8 +10,7 @@ def mean_pose_mpjpe(data_root: str) -> float:
     dataset with the mean root-relative training pose."""
     poses = {}
     for split in ('train', 'test'):
-        with np.load(osp.join(data_root, 'annotation_body3d', 'fps50',
-                              f'h36m_{split}.npz')) as ann:
+        with np.load(ann_path(data_root, split)) as ann:
             S = ann['S'][..., :3]
         poses[split] = S - S[:, :1]
     mean = poses['train'].mean(axis=0)

@@ -11,7 +11,10 @@ import pytest
 from mmpose.datasets import Human36mDataset
 from mmpose.utils.camera import SimpleCamera
 
+from mmcrossformer.data_tools import h36m_layout as layout
+from mmcrossformer.data_tools.camera import camera_to_world_at, project_pinhole
 from mmcrossformer.data_tools.synthetic import h36m as sh
+from mmcrossformer.data_tools.synthetic import h36m_body, h36m_motions
 from ..helpers import REPO, load_h36m_cameras, load_h36m_split
 
 FRAMES = 60
@@ -51,13 +54,13 @@ def _sha256(path: Path) -> str:
 def test_same_seed_same_bytes_other_seed_other_data(data_root, tmp_path):
     again = _generate(tmp_path / 'again')
     assert set(again['files']) == {
-        sh.CAMERA_FILE,
-        sh.ann_file('train'),
-        sh.ann_file('test'),
-        sh.det_file('train'),
-        sh.det_file('test')
+        layout.CAMERA_FILE,
+        layout.ann_file('train'),
+        layout.ann_file('test'),
+        layout.det_file('train'),
+        layout.det_file('test')
     } | {
-        f'{sh.ANN_DIR}/{sh.FPS_DIR}/{n}.pkl'
+        f'{layout.ANN_DIR}/{layout.FPS_DIR}/{n}.pkl'
         for n in ('joint3d_stats', 'joint2d_stats', 'joint3d_rel_stats',
                   'joint2d_rel_stats')
     }
@@ -68,15 +71,15 @@ def test_same_seed_same_bytes_other_seed_other_data(data_root, tmp_path):
     a, b = load_h36m_split(data_root, 'train'), load_h36m_split(tmp_path / 'other', 'train')
     np.testing.assert_array_equal(a['imgname'], b['imgname'])
     assert np.abs(a['S'] - b['S']).mean() > 0.05
-    det_a = np.load(data_root / sh.det_file('train'))
-    det_b = np.load(tmp_path / 'other' / sh.det_file('train'))
+    det_a = np.load(data_root / layout.det_file('train'))
+    det_b = np.load(tmp_path / 'other' / layout.det_file('train'))
     assert not np.allclose(det_a, det_b)
 
 
 def test_manifest_skips_only_identical_requests(tmp_path):
     first = _generate(tmp_path, subjects=['S1', 'S9'], actions=['Walking'])
     assert not first['skipped']
-    npz = tmp_path / sh.ann_file('train')
+    npz = tmp_path / layout.ann_file('train')
     mtime = npz.stat().st_mtime_ns
     second = _generate(tmp_path, subjects=['S1', 'S9'], actions=['Walking'])
     assert second['skipped'] and npz.stat().st_mtime_ns == mtime
@@ -87,16 +90,16 @@ def test_manifest_skips_only_identical_requests(tmp_path):
     third = _generate(tmp_path, subjects=['S1', 'S9'], actions=['Greeting'])
     assert not third['skipped']
     assert 'Greeting' in load_h36m_split(tmp_path, 'train')['imgname'][0]
-    (tmp_path / sh.det_file('test')).unlink()  # incomplete output
+    (tmp_path / layout.det_file('test')).unlink()  # incomplete output
     assert not _generate(
         tmp_path, subjects=['S1', 'S9'], actions=['Greeting'])['skipped']
-    assert (tmp_path / sh.det_file('test')).is_file()
+    assert (tmp_path / layout.det_file('test')).is_file()
 
 
 def test_layout_matches_mmpose_preprocessing(data_root):
-    n_actions = len(sh.ACTIONS)
-    for split, subjects in (('train', sh.TRAIN_SUBJECTS), ('test',
-                                                           sh.TEST_SUBJECTS)):
+    n_actions = len(h36m_motions.ACTIONS)
+    for split, subjects in (('train', layout.TRAIN_SUBJECTS), ('test',
+                                                           layout.TEST_SUBJECTS)):
         d = load_h36m_split(data_root, split)
         n = len(subjects) * n_actions * SUBACTIONS * FRAMES * 4
         assert set(d) == {'imgname', 'center', 'scale', 'part', 'S'}
@@ -113,19 +116,19 @@ def test_layout_matches_mmpose_preprocessing(data_root):
 
         parsed = [_parse(name) for name in d['imgname']]
         assert {p[0] for p in parsed} == set(subjects)
-        assert {p[1] for p in parsed} == set(sh.ACTIONS)
-        assert {p[2] for p in parsed} == set(sh.H36M_CAMERA_IDS)
+        assert {p[1] for p in parsed} == set(h36m_motions.ACTIONS)
+        assert {p[2] for p in parsed} == set(layout.H36M_CAMERA_IDS)
         frames = np.array([p[3] for p in parsed]).reshape(-1, FRAMES)
         assert np.all(frames == np.arange(1, FRAMES + 1))
-        det = np.load(data_root / sh.det_file(split))
+        det = np.load(data_root / layout.det_file(split))
         assert det.dtype == np.float32 and det.shape == (n, 17, 3)
     assert load_h36m_split(data_root, 'train')['imgname'][0] == (
         'S1/S1_Walking.54138969/S1_Walking.54138969_000001.jpg')
 
     cameras = load_h36m_cameras(data_root)
     assert set(cameras) == {(s, c)
-                            for s in sh.ALL_SUBJECTS
-                            for c in sh.H36M_CAMERA_IDS}
+                            for s in layout.ALL_SUBJECTS
+                            for c in layout.H36M_CAMERA_IDS}
     for (subject, cam_id), cam in cameras.items():
         assert set(cam) == {
             'R', 'T', 'c', 'f', 'k', 'p', 'w', 'h', 'name', 'id'
@@ -137,13 +140,13 @@ def test_layout_matches_mmpose_preprocessing(data_root):
             cam['R'] @ cam['R'].T, np.eye(3), atol=1e-12)
         assert np.linalg.det(cam['R']) == pytest.approx(1.0)
         assert cam['id'] == cam_id and cam['name'] == (
-            f'camera{sh.H36M_CAMERA_IDS.index(cam_id) + 1}')
-        assert (cam['w'], cam['h']) == sh.H36M_IMAGE_SIZES[cam_id]
+            f'camera{layout.H36M_CAMERA_IDS.index(cam_id) + 1}')
+        assert (cam['w'], cam['h']) == layout.H36M_IMAGE_SIZES[cam_id]
         assert 1130 < cam['f'].min() and cam['f'].max() < 1160
         distance = np.linalg.norm(cam['T'][:2])
         assert 4.0 < distance < 5.5 and 1.4 < cam['T'][2, 0] < 1.7
 
-    with open(data_root / sh.ANN_DIR / sh.FPS_DIR / 'joint3d_rel_stats.pkl',
+    with open(data_root / layout.ANN_DIR / layout.FPS_DIR / 'joint3d_rel_stats.pkl',
               'rb') as f:
         stats = pickle.load(f)
     assert set(stats) == {'mean', 'std'} and stats['mean'].shape == (16, 3)
@@ -152,16 +155,16 @@ def test_layout_matches_mmpose_preprocessing(data_root):
 @pytest.mark.parametrize('src', ['gt', 'detection'])
 def test_loads_through_stock_human36m_dataset(data_root, src):
     d = load_h36m_split(data_root, 'test')
-    det = np.load(data_root / sh.det_file('test'))
+    det = np.load(data_root / layout.det_file('test'))
     dataset = Human36mDataset(
-        ann_file=sh.ann_file('test'),
+        ann_file=layout.ann_file('test'),
         data_root=str(data_root),
         seq_len=SEQ_LEN,
         keypoint_2d_src=src,
-        keypoint_2d_det_file=sh.det_file('test'),
-        camera_param_file=sh.CAMERA_FILE,
+        keypoint_2d_det_file=layout.det_file('test'),
+        camera_param_file=layout.CAMERA_FILE,
         pipeline=[])
-    n_videos = len(sh.TEST_SUBJECTS) * len(sh.ACTIONS) * SUBACTIONS * 4
+    n_videos = len(layout.TEST_SUBJECTS) * len(h36m_motions.ACTIONS) * SUBACTIONS * 4
     assert len(dataset) == n_videos * (FRAMES - SEQ_LEN + 1)
 
     cameras = load_h36m_cameras(data_root)
@@ -192,7 +195,7 @@ def test_part_is_the_projection_of_s(data_root):
             cam = cameras[(subject, cam_id)]
             X = d['S'][sel, :, :3]
             np.testing.assert_allclose(
-                sh.project_pinhole(X, cam), d['part'][sel, :, :2], atol=1e-9)
+                project_pinhole(X, cam['f'], cam['c']), d['part'][sel, :, :2], atol=1e-9)
             # MMPose's own camera model (float32) agrees to sub-pixel.
             uv = SimpleCamera(cam).camera_to_pixel(X.astype(np.float32))
             assert np.abs(uv[..., :2] - d['part'][sel, :, :2]).max() < 0.05
@@ -205,15 +208,16 @@ def _world_frames(root: Path, split: str) -> dict:
     out = {}
     for i in range(0, len(d['imgname']), FRAMES):
         subject, action, cam_id, _ = _parse(d['imgname'][i])
-        world = sh.camera_to_world(d['S'][i:i + FRAMES, :, :3],
-                                   cameras[(subject, cam_id)])
+        world = camera_to_world_at(
+            d['S'][i:i + FRAMES, :, :3],
+            *layout.camera_extrinsics(cameras[(subject, cam_id)]))
         out.setdefault((subject, action), []).append(world)
     return {k: np.stack(v) for k, v in out.items()}
 
 
 def _bone_lengths(joints: np.ndarray) -> np.ndarray:
     """(..., 17, 3) -> (..., 16) lengths of the bones child -> parent."""
-    parents = list(sh.H36M_PARENTS[1:])
+    parents = list(h36m_body.H36M_PARENTS[1:])
     return np.linalg.norm(
         joints[..., 1:, :] - joints[..., parents, :], axis=-1)
 
@@ -235,10 +239,10 @@ def test_views_agree_and_bone_lengths_are_constant_per_subject(data_root):
         np.testing.assert_allclose(
             means[subject],
             _bone_lengths(
-                sh.forward_kinematics(
+                h36m_body.forward_kinematics(
                     sh.subject_body(subject, 0),
                     {k: np.zeros(1)
-                     for k in sh.TRACKS}))[0])
+                     for k in h36m_body.TRACKS}))[0])
     subjects = sorted(means)
     for i, a in enumerate(subjects):
         for b in subjects[i + 1:]:
@@ -250,9 +254,9 @@ def test_train_test_subject_split(data_root):
     test = {_parse(n)[0] for n in load_h36m_split(data_root, 'test')['imgname']}
     assert train == {'S1', 'S5', 'S6', 'S7', 'S8'}
     assert test == {'S9', 'S11'}
-    assert sh.subject_split('S9') == 'test'
+    assert layout.subject_split('S9') == 'test'
     with pytest.raises(ValueError, match='S2'):
-        sh.subject_split('S2')
+        layout.subject_split('S2')
 
 
 def test_skeleton_handedness_matches_human36m(data_root):
@@ -265,7 +269,7 @@ def test_skeleton_handedness_matches_human36m(data_root):
 
 def _simulate(action: str, frames: int = 400, seed: int = 3) -> np.ndarray:
     body = sh.subject_body('S5', seed)
-    return sh.simulate_sequence(body, action, frames,
+    return h36m_motions.simulate_sequence(body, action, frames,
                                 np.random.default_rng(seed))
 
 
@@ -277,18 +281,18 @@ def _heading(world: np.ndarray) -> np.ndarray:
 
 def test_actions_have_their_temporal_structure():
     feet_z = {}
-    for action in sh.ACTIONS:
+    for action in h36m_motions.ACTIONS:
         world = _simulate(action)
         feet_z[action] = world[:, [3, 6], 2]
-        np.testing.assert_allclose(feet_z[action].min(1), sh.ANKLE_HEIGHT)
+        np.testing.assert_allclose(feet_z[action].min(1), h36m_body.ANKLE_HEIGHT)
         assert np.all(world[:, 10, 2] > world[:, 0, 2])  # head above pelvis
 
     walk = _simulate('Walking')
-    step = np.linalg.norm(np.diff(walk[:, 0, :2], axis=0), axis=1) * sh.FPS
+    step = np.linalg.norm(np.diff(walk[:, 0, :2], axis=0), axis=1) * h36m_motions.FPS
     assert 0.8 < step.mean() < 1.6  # m/s
     lift = walk[:, 3, 2] - walk[:, 3, 2].mean()  # right ankle height
     spectrum = np.abs(np.fft.rfft(lift))
-    freq = np.fft.rfftfreq(len(lift), 1 / sh.FPS)[spectrum.argmax()]
+    freq = np.fft.rfftfreq(len(lift), 1 / h36m_motions.FPS)[spectrum.argmax()]
     assert 0.6 < freq < 1.3  # one stride per ~0.8-1.6 s
 
     sit = _simulate('SittingDown')
@@ -308,7 +312,7 @@ def test_actions_have_their_temporal_structure():
 
 def test_detections_are_noisy_with_low_confidence_outliers(data_root):
     d = load_h36m_split(data_root, 'train')
-    det = np.load(data_root / sh.det_file('train'))
+    det = np.load(data_root / layout.det_file('train'))
     err = np.linalg.norm(det[..., :2] - d['part'][..., :2], axis=-1)
     conf = det[..., 2]
     assert 2.0 < np.median(err) < 8.0  # a few pixels

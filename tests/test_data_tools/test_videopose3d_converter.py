@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from mmpose.datasets import Human36mDataset
 
-from mmcrossformer.data_tools.synthetic import h36m as sh
+from mmcrossformer.data_tools import h36m_layout as layout
+from mmcrossformer.data_tools.camera import camera_to_world_at
+from mmcrossformer.data_tools.synthetic import h36m as sh, h36m_motions
 from mmcrossformer.data_tools import videopose3d as vc
 from ..helpers import REPO, load_h36m_cameras, load_h36m_split
 
@@ -19,7 +21,7 @@ ACTIONS = {
     'S9': ['Directions 1'],
     'S11': ['Directions', 'Walking'],
 }
-CAMS = sh.H36M_CAMERA_IDS
+CAMS = layout.H36M_CAMERA_IDS
 
 # MMPose's tests/data/h36m sample S1_Directions_1.54138969 frame 1 (real
 # Human3.6M): camera coordinates S (m), 2D part (px) and the camera rotation.
@@ -60,7 +62,7 @@ def _world_32(rng: np.random.Generator, n: int) -> np.ndarray:
     """(n, 32, 3) float32: a synthetic walk in the 17 kept joints, a marker
     value (99) in the 15 dropped ones."""
     body = sh.subject_body('S1', int(rng.integers(100)))
-    world = sh.simulate_sequence(body, 'Walking', n, rng)
+    world = h36m_motions.simulate_sequence(body, 'Walking', n, rng)
     out = np.full((n, 32, 3), 99.0)
     out[:, list(vc.H36M_17_OF_32)] = world
     return out.astype(np.float32)
@@ -153,7 +155,7 @@ def test_round_trip_alignment_and_cropping(vp3d):
     cameras = load_h36m_cameras(vp3d['out'])
     for split in ('train', 'test'):
         d = load_h36m_split(vp3d['out'], split)
-        det = np.load(vp3d['out'] / sh.det_file(split))
+        det = np.load(vp3d['out'] / layout.det_file(split))
         assert len(det) == len(d['imgname']) == result['samples'][split]
         for seq, idx in _sequences(d['imgname']).items():
             subject, rest = seq.split('_', 1)
@@ -168,8 +170,9 @@ def test_round_trip_alignment_and_cropping(vp3d):
             frames = [int(name[-10:-4]) for name in d['imgname'][idx]]
             assert frames == list(range(1, n + 1))
             # 3D camera coordinates back to world equal the input.
-            world = sh.camera_to_world(d['S'][idx, :, :3],
-                                       cameras[(subject, cam_id)])
+            world = camera_to_world_at(
+                d['S'][idx, :, :3],
+                *layout.camera_extrinsics(cameras[(subject, cam_id)]))
             expected = vp3d['pos3d'][subject][vp_action][:n]
             np.testing.assert_allclose(
                 world, expected[:, list(vc.H36M_17_OF_32)], atol=1e-5)
@@ -190,12 +193,12 @@ def test_output_loads_through_stock_human36m_dataset(vp3d):
     _convert(vp3d)
     for src in ('gt', 'detection'):
         dataset = Human36mDataset(
-            ann_file=sh.ann_file('test'),
+            ann_file=layout.ann_file('test'),
             data_root=str(vp3d['out']),
             seq_len=27,
             keypoint_2d_src=src,
-            keypoint_2d_det_file=sh.det_file('test'),
-            camera_param_file=sh.CAMERA_FILE,
+            keypoint_2d_det_file=layout.det_file('test'),
+            camera_param_file=layout.CAMERA_FILE,
             pipeline=[])
         assert len(dataset) == 11 * (T - 26)
         offset = 0.0 if src == 'gt' else 0.25
@@ -217,7 +220,8 @@ def test_cameras_match_mmpose_and_projection_matches_real_h36m(tmp_path):
 
     # Without a GT 2D file, `part` is the distorted projection of S, which
     # reproduces the real Human3.6M annotation.
-    world = sh.camera_to_world(REAL_S, cam)[None].astype(np.float32)
+    world = camera_to_world_at(REAL_S, *layout.camera_extrinsics(cam))
+    world = world[None].astype(np.float32)
     data_3d = _save(tmp_path / 'd3.npz', 'positions_3d',
                     {'S1': {
                         'Directions 1': world
@@ -227,7 +231,7 @@ def test_cameras_match_mmpose_and_projection_matches_real_h36m(tmp_path):
     rows = [n.endswith('.54138969_000001.jpg') for n in d['imgname']]
     np.testing.assert_allclose(d['S'][rows, :, :3][0], REAL_S, atol=1e-5)
     np.testing.assert_allclose(d['part'][rows, :, :2][0], REAL_PART, atol=0.01)
-    assert not (tmp_path / 'out' / sh.DET_DIR).exists()
+    assert not (tmp_path / 'out' / layout.DET_DIR).exists()
 
 
 def test_length_mismatch_beyond_tolerance_is_an_error(vp3d):

@@ -12,9 +12,9 @@ from mmcrossformer.datasets.mpi_inf_3dhp import (FLIP_INDICES, JOINT_NAMES,
                                                  MpiInf3dhpDataset,
                                                  parse_3dhp_imgname,
                                                  video_name)
-from mmcrossformer.data_tools.synthetic.h36m import project_pinhole
-from mmcrossformer.data_tools.synthetic.mpi_inf_3dhp import (generate_3dhp,
-                                                   save_npz)
+from mmcrossformer.data_tools.camera import project_pinhole
+from mmcrossformer.data_tools.files import save_npz
+from mmcrossformer.data_tools.synthetic.mpi_inf_3dhp import generate_3dhp
 from mmcrossformer.evaluation import AUC3D, PCK3D, MpiInf3dhpMetric
 from mmcrossformer.evaluation.pck3d import (keypoint_3d_auc, keypoint_3d_pck,
                                             similarity_align)
@@ -416,7 +416,8 @@ def test_generator_layout_and_determinism(tmp_path):
         for k in (0, len(data['imgname']) - 1):
             cam = camera_of[video_name(data['imgname'][k])]
             np.testing.assert_allclose(
-                project_pinhole(data['S'][k, :, :3].astype(np.float64), cam),
+                project_pinhole(data['S'][k, :, :3].astype(np.float64), cam['f'],
+                                cam['c']),
                 data['part'][k, :, :2],
                 rtol=1e-5)
         assert data['part'][..., 2].all() and (data['S'][..., 2] > 1).all()

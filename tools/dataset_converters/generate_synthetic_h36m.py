@@ -8,8 +8,9 @@ arguments (see ``synthetic_h36m.json`` there); ``--force`` regenerates.
 import argparse
 import os
 
-from mmcrossformer.data_tools.synthetic.h36m import (ACTIONS, ALL_SUBJECTS,
-                                                   generate_h36m)
+from mmcrossformer.data_tools.h36m_layout import ALL_SUBJECTS
+from mmcrossformer.data_tools.synthetic.h36m import generate_h36m
+from mmcrossformer.data_tools.synthetic.h36m_motions import ACTIONS
 
 
 def parse_args() -> argparse.Namespace:

@@ -18,18 +18,16 @@ Everything is drawn from ``numpy.random.default_rng`` streams seeded by
 Coordinates are in metres (3D, camera frame) and pixels (2D), as in the real
 preprocessed files.
 """
-import io
 import os
 import os.path as osp
-import pickle
-import zipfile
 from dataclasses import dataclass
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
 from ...datasets.mpi_inf_3dhp import JOINT_NAMES, TEST_SUBJECTS, TRAIN_SUBJECTS
-from .h36m import project_pinhole
+from ..camera import look_at, project_pinhole, world_to_camera
+from ..files import save_npz, save_pickle
 
 J = {name: i for i, name in enumerate(JOINT_NAMES)}
 NUM_JOINTS = len(JOINT_NAMES)
@@ -48,8 +46,8 @@ ANKLE_HEIGHT = 0.08  # metres above the floor
 
 # --------------------------------------------------------------------- body
 @dataclass
-class Body:
-    """Segment lengths in metres (left/right symmetric)."""
+class Body3dhp:
+    """Segment lengths of the 3DHP skeleton in metres (left/right symmetric)."""
     pelvis_spine: float
     spine_neck: float
     neck_head: float
@@ -76,18 +74,14 @@ _PROPORTIONS = dict(
     forearm=0.16)
 
 
-def make_body(rng: np.random.Generator) -> Body:
+def make_body(rng: np.random.Generator) -> Body3dhp:
     """A subject: height 1.55-1.90 m, every segment jittered by +-6 %."""
     height = rng.uniform(1.55, 1.90)
-    return Body(
+    return Body3dhp(
         **{
             k: float(height * v * rng.uniform(0.94, 1.06))
             for k, v in _PROPORTIONS.items()
         })
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
 def _limb_directions(swing: np.ndarray, swing_lower: np.ndarray,
@@ -103,7 +97,7 @@ def _limb_directions(swing: np.ndarray, swing_lower: np.ndarray,
         np.sin(ab) * out_dir for a in (swing, swing_lower))
 
 
-def forward_kinematics(body: Body, m: Dict[str, np.ndarray]) -> np.ndarray:
+def forward_kinematics_3dhp(body: Body3dhp, m: Dict[str, np.ndarray]) -> np.ndarray:
     """World joints (T, 17, 3) (z up) from per-frame motion parameters:
     ``root`` (T, 3), ``heading`` (yaw), ``lean`` (forward torso pitch),
     ``nod``, per side ``s`` in ``('l', 'r')``: ``hip_<s>`` (flexion),
@@ -155,7 +149,7 @@ def forward_kinematics(body: Body, m: Dict[str, np.ndarray]) -> np.ndarray:
 
 
 # ------------------------------------------------------------------- motion
-def _smooth_noise(rng: np.random.Generator, t: np.ndarray,
+def _slow_sinusoids(rng: np.random.Generator, t: np.ndarray,
                   amplitude: float) -> np.ndarray:
     """A sum of three random slow sinusoids (0.1-0.8 Hz)."""
     freqs = rng.uniform(0.1, 0.8, 3)
@@ -179,7 +173,7 @@ def _blend_weight(rng: np.random.Generator, t: np.ndarray) -> np.ndarray:
     return _smoothstep((np.minimum(u, 1 - u) * 2 - 0.35) / 0.3)
 
 
-def simulate_motion(body: Body, rng: np.random.Generator, frames: int,
+def simulate_motion(body: Body3dhp, rng: np.random.Generator, frames: int,
                     fps: float) -> np.ndarray:
     """(frames, 17, 3) world joints of one sequence."""
     t = np.arange(frames) / fps
@@ -195,7 +189,7 @@ def simulate_motion(body: Body, rng: np.random.Generator, frames: int,
     reach_rate = rng.uniform(0.25, 0.5)  # Hz
     reach = 0.5 - 0.5 * np.cos(2 * np.pi * reach_rate * t +
                                rng.uniform(0, 2 * np.pi))
-    crouch = np.clip(_smooth_noise(rng, t, 1.0) + 0.3, 0., 1.)
+    crouch = np.clip(_slow_sinusoids(rng, t, 1.0) + 0.3, 0., 1.)
     arms = {'l': rng.uniform(0.3, 1.0), 'r': rng.uniform(0.3, 1.0)}
     reach_height = rng.uniform(1.4, 2.6)
 
@@ -204,24 +198,24 @@ def simulate_motion(body: Body, rng: np.random.Generator, frames: int,
         hip_walk = 0.45 * np.sin(phase)
         knee_walk = 0.15 + 0.55 * np.clip(np.sin(phase - 0.9), 0., None)
         m[f'hip_{side}'] = walk * hip_walk + w * 0.6 * crouch + \
-            _smooth_noise(rng, t, 0.05)
+            _slow_sinusoids(rng, t, 0.05)
         m[f'knee_{side}'] = walk * knee_walk + w * 1.1 * crouch + \
-            _smooth_noise(rng, t, 0.05) + 0.05
-        m[f'abd_{side}'] = 0.04 + _smooth_noise(rng, t, 0.03)
+            _slow_sinusoids(rng, t, 0.05) + 0.05
+        m[f'abd_{side}'] = 0.04 + _slow_sinusoids(rng, t, 0.03)
         # arms: counter-swing when walking, reaching when standing
         m[f'sho_{side}'] = walk * (-0.35 * np.sin(phase)) + \
             w * arms[side] * reach_height * reach + \
-            _smooth_noise(rng, t, 0.1)
+            _slow_sinusoids(rng, t, 0.1)
         m[f'arm_abd_{side}'] = 0.12 + w * 0.3 * arms[side] * reach + \
-            _smooth_noise(rng, t, 0.08)
+            _slow_sinusoids(rng, t, 0.08)
         m[f'elbow_{side}'] = np.clip(
             walk * 0.35 + w * 1.2 * (1 - reach) * arms[side] + 0.1 +
-            _smooth_noise(rng, t, 0.15), 0.02, 2.4)
+            _slow_sinusoids(rng, t, 0.15), 0.02, 2.4)
     m['knee_l'] = np.clip(m['knee_l'], 0., 2.2)
     m['knee_r'] = np.clip(m['knee_r'], 0., 2.2)
     m['lean'] = 0.06 * walk + w * (0.25 * crouch + 0.2 * reach) + \
-        _smooth_noise(rng, t, 0.05)
-    m['nod'] = _smooth_noise(rng, t, 0.15)
+        _slow_sinusoids(rng, t, 0.05)
+    m['nod'] = _slow_sinusoids(rng, t, 0.15)
 
     # trajectory: round a circle while walking, drifting while standing
     radius = rng.uniform(1.0, 1.6)
@@ -230,7 +224,7 @@ def simulate_motion(body: Body, rng: np.random.Generator, frames: int,
     arc = np.cumsum(speed / fps) + rng.uniform(0., 2 * np.pi * radius)
     ang = direction * arc / radius
     m['heading'] = ang + direction * np.pi / 2 + \
-        w * _smooth_noise(rng, t, 0.6)
+        w * _slow_sinusoids(rng, t, 0.6)
     # pelvis height: the lower foot on the floor
     leg = np.stack([
         body.thigh * np.cos(m[f'hip_{s}']) * np.cos(m[f'abd_{s}']) +
@@ -240,19 +234,10 @@ def simulate_motion(body: Body, rng: np.random.Generator, frames: int,
     height = leg.max(axis=0) + ANKLE_HEIGHT
     m['root'] = np.stack([radius * np.cos(ang), radius * np.sin(ang), height],
                          -1)
-    return forward_kinematics(body, m)
+    return forward_kinematics_3dhp(body, m)
 
 
 # ------------------------------------------------------------------ cameras
-def look_at(position: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """World-to-camera rotation of an OpenCV camera (x right, y down,
-    z forward) at ``position`` looking at ``target`` (world z up)."""
-    z = _unit(target - position)
-    x = _unit(np.cross(z, [0., 0., 1.]))
-    y = np.cross(z, x)
-    return np.stack([x, y, z])
-
-
 def make_camera(rng: np.random.Generator,
                 azimuth: float,
                 w: int,
@@ -284,15 +269,11 @@ def make_camera(rng: np.random.Generator,
     return cam
 
 
-def world_to_camera(X: np.ndarray, R: np.ndarray, T: np.ndarray) -> np.ndarray:
-    return X @ R.T + T[:, 0]
-
-
 def annotations(X_cam: np.ndarray, cam: dict) -> Dict[str, np.ndarray]:
     """``center``, ``scale``, ``part`` and ``S`` of frames as MMPose 0.x's
     preprocessing computes them (visibility: the 2D joint is in the
     image)."""
-    kpts = project_pinhole(X_cam, cam)
+    kpts = project_pinhole(X_cam, cam['f'], cam['c'])
     vis = ((kpts[..., 0] >= 0) & (kpts[..., 0] < cam['w']) &
            (kpts[..., 1] >= 0) & (kpts[..., 1] < cam['h']))
     vis = vis.astype(np.float32)[..., None]
@@ -312,7 +293,7 @@ def _rng(seed: int, *keys: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(entropy))
 
 
-def subject_body(seed: int, subject: str) -> Body:
+def subject_body(seed: int, subject: str) -> Body3dhp:
     return make_body(_rng(seed, 'body', subject))
 
 
@@ -407,25 +388,6 @@ def synthesize_test(seed: int = 0,
     return _stack(parts, names), cameras
 
 
-def save_npz(path: str, arrays: Dict[str, np.ndarray]) -> None:
-    """``np.savez`` with fixed zip timestamps, so that equal arrays give
-    byte-identical files."""
-    with zipfile.ZipFile(path, 'w', zipfile.ZIP_STORED) as zf:
-        for name in sorted(arrays):
-            buf = io.BytesIO()
-            np.lib.format.write_array(
-                buf, np.asanyarray(arrays[name]), allow_pickle=False)
-            info = zipfile.ZipInfo(
-                f'{name}.npy', date_time=(1980, 1, 1, 0, 0, 0))
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, buf.getvalue())
-
-
-def _save_pickle(obj: object, path: str) -> None:
-    with open(path, 'wb') as f:
-        pickle.dump(obj, f, protocol=4)
-
-
 def generate_3dhp(out_dir: str,
                   seed: int = 0,
                   train_frames: int = 64,
@@ -442,8 +404,8 @@ def generate_3dhp(out_dir: str,
                                          train_subjects)
     test, test_cams = synthesize_test(seed, test_frames, test_subjects,
                                       invalid_frac)
-    save_npz(osp.join(out_dir, TRAIN_FILE), train)
-    save_npz(osp.join(out_dir, TEST_FILE), test)
-    _save_pickle(train_cams, osp.join(out_dir, TRAIN_CAMERA_FILE))
-    _save_pickle(test_cams, osp.join(out_dir, TEST_CAMERA_FILE))
+    for path, arrays in ((TRAIN_FILE, train), (TEST_FILE, test)):
+        save_npz(osp.join(out_dir, path), {k: arrays[k] for k in sorted(arrays)})
+    save_pickle(train_cams, osp.join(out_dir, TRAIN_CAMERA_FILE))
+    save_pickle(test_cams, osp.join(out_dir, TEST_CAMERA_FILE))
     return dict(train=len(train['imgname']), test=len(test['imgname']))
