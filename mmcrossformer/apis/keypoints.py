@@ -16,18 +16,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-H36M_KEYPOINTS = ('root', 'right_hip', 'right_knee', 'right_foot', 'left_hip',
-                  'left_knee', 'left_foot', 'spine', 'thorax', 'neck_base',
-                  'head', 'left_shoulder', 'left_elbow', 'left_wrist',
-                  'right_shoulder', 'right_elbow', 'right_wrist')
-# Human3.6M limbs (MMPose's skeleton_info of configs/_base_/datasets/h36m.py)
-H36M_SKELETON = ((0, 4), (4, 5), (5, 6), (0, 1), (1, 2), (2, 3), (0, 7),
-                 (7, 8), (8, 9), (9, 10), (8, 11), (11, 12), (12, 13), (8, 14),
-                 (14, 15), (15, 16))
-H36M_FLIP_INDICES = (0, 4, 5, 6, 1, 2, 3, 7, 8, 9, 10, 14, 15, 16, 11, 12, 13)
-# left side: 4-6, 11-13; right side: 1-3, 14-16 (for colouring)
-H36M_LEFT = frozenset((4, 5, 6, 11, 12, 13))
-H36M_RIGHT = frozenset((1, 2, 3, 14, 15, 16))
+from ..datasets.h36m_skeleton import (H36M_FLIP_INDICES, H36M_KEYPOINTS,
+                                      H36M_SKELETON)
 
 COCO_KEYPOINTS = ('nose', 'left_eye', 'right_eye', 'left_ear', 'right_ear',
                   'left_shoulder', 'right_shoulder', 'left_elbow',

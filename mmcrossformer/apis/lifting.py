@@ -22,7 +22,10 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from .keypoints import (H36M_FLIP_INDICES, convert_keypoints, normalize_screen,
+from ..datasets.h36m_skeleton import H36M_FLIP_INDICES
+from ..datasets.windows import target_index, window_offsets
+from ..models.heads.crossformer_head import flip_average, flip_pose
+from .keypoints import (convert_keypoints, normalize_screen,
                         normalize_to_dataset_bbox)
 from .tracking import Track
 
@@ -30,21 +33,6 @@ NORM_MODES = ('screen', 'bbox')
 
 
 # ---------------------------------------------------------------- windows
-def window_offsets(seq_len: int, causal: bool, step: int = 1) -> np.ndarray:
-    """Frame offsets (F, ) of a window relative to its target frame: ``[-(F-1)
-    .. 0]`` causal, ``[-(F-1)//2 .. F//2]`` centred; times ``step``."""
-    if seq_len < 1 or step < 1:
-        raise ValueError(f'seq_len and step must be >= 1, got {seq_len}, '
-                         f'{step}')
-    left = seq_len - 1 if causal else (seq_len - 1) // 2
-    return (np.arange(seq_len) - left) * step
-
-
-def target_index(seq_len: int, causal: bool) -> int:
-    """Position of the target frame in its window."""
-    return seq_len - 1 if causal else (seq_len - 1) // 2
-
-
 def window_indices(targets: Union[np.ndarray, Sequence[int]],
                    num_frames: int,
                    seq_len: int,
@@ -290,12 +278,10 @@ class Lifter:
         model = self.model
         pred = model.head.forward(model.extract_feat(x))
         if self.flip_test:
-            xf = x[:, :, self.flip_indices].clone()
-            xf[..., 0] = -xf[..., 0]
-            pf = model.head.forward(model.extract_feat(xf))
-            pf = pf[:, self.flip_indices].clone()
-            pf[..., 0] = -pf[..., 0]
-            pred = (pred + pf) / 2
+            xf = flip_pose(x, self.flip_indices)
+            pred = flip_average(pred,
+                                model.head.forward(model.extract_feat(xf)),
+                                self.flip_indices)
         return pred.float().cpu().numpy()
 
     def lift_sequences(self,
@@ -384,8 +370,8 @@ class OnlineLifter:
                 'online mode cuts causal windows, but this model was trained '
                 'on centred windows (test_dataloader.dataset.causal=False): '
                 'its output is the pose of the window centre, '
-                f'{(lifter.seq_len - 1) // 2 * lifter.step} frames back. '
-                'Train with causal=True for online use.')
+                f'{target_index(lifter.seq_len, False) * lifter.step} frames '
+                'back. Train with causal=True for online use.')
         self.reset()
 
     def reset(self) -> None:

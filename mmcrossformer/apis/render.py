@@ -6,7 +6,7 @@ from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
-from .keypoints import H36M_LEFT, H36M_RIGHT, H36M_SKELETON
+from ..datasets.h36m_skeleton import H36M_LEFT, H36M_RIGHT, H36M_SKELETON
 
 _PALETTE = ((230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48),
             (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60),

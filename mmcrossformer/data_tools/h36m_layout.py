@@ -25,6 +25,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..datasets.h36m_skeleton import H36M_KEYPOINTS
 from .files import save_npz, save_pickle
 
 H36M_CAMERA_IDS = ('54138969', '55011271', '58860488', '60457274')
@@ -38,7 +39,7 @@ H36M_IMAGE_SIZES: Dict[str, Tuple[int, int]] = {
 TRAIN_SUBJECTS: Tuple[str, ...] = ('S1', 'S5', 'S6', 'S7', 'S8')
 TEST_SUBJECTS: Tuple[str, ...] = ('S9', 'S11')
 ALL_SUBJECTS: Tuple[str, ...] = TRAIN_SUBJECTS + TEST_SUBJECTS
-NUM_JOINTS = 17
+NUM_JOINTS = len(H36M_KEYPOINTS)
 
 ANN_DIR = 'annotation_body3d'
 FPS_DIR = 'fps50'

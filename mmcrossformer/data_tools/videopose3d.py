@@ -21,6 +21,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..datasets.h36m_skeleton import H36M_LEFT, H36M_RIGHT
 from .camera import (project_h36m_distorted, quaternion_to_matrix,
                      world_to_camera_at)
 from .h36m_layout import (H36M_CAMERA_IDS, NUM_JOINTS, CameraSequence,
@@ -30,8 +31,9 @@ from .h36m_layout import (H36M_CAMERA_IDS, NUM_JOINTS, CameraSequence,
 # The 17 joints kept from Human3.6M's 32 (VideoPose3D and MMPose alike).
 H36M_17_OF_32: Tuple[int, ...] = (0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18,
                                   19, 25, 26, 27)
-# (left joints, right joints) of the 17-joint layout.
-KEYPOINTS_SYMMETRY = ([4, 5, 6, 11, 12, 13], [1, 2, 3, 14, 15, 16])
+# (left joints, right joints) of the 17-joint layout, as in VideoPose3D's
+# metadata.
+KEYPOINTS_SYMMETRY = (sorted(H36M_LEFT), sorted(H36M_RIGHT))
 
 # Human3.6M intrinsics per camera (identical for all subjects): focal length
 # and principal point in pixels, radial (k1, k2, k3) and tangential

@@ -51,6 +51,8 @@ from mmpose.datasets.transforms import (GenerateTarget, PackPoseInputs,
 from mmpose.registry import DATASETS, KEYPOINT_CODECS, TRANSFORMS
 from mmpose.structures import PoseDataSample
 
+from .windows import target_index
+
 # entries that get_data_info creates anew for every sample (in fast mode)
 _FRESH_KEYS = frozenset(('id', 'category_id', 'target_img_path', 'target_root',
                          'flip_indices', 'sample_idx'))
@@ -250,10 +252,8 @@ class FastHuman36mDataset(Human36mDataset):
         for key, frames in self._video_frames.items():
             n = len(frames)
             if self.pad_video_seq:
-                if self.causal:
-                    left, right = seq_len - 1, 0
-                else:
-                    left = right = (seq_len - 1) // 2
+                left = target_index(seq_len, self.causal)
+                right = 0 if self.causal else left  # as the stock dataset
                 if step == 1:
                     pos = np.arange(n)[:, None] + np.arange(-left, right + 1)
                     windows.append(frames[np.clip(pos, 0, n - 1)])

@@ -11,6 +11,7 @@ import pytest
 from mmpose.datasets import Human36mDataset
 from mmpose.utils.camera import SimpleCamera
 
+from mmcrossformer.datasets.h36m_skeleton import H36M_PARENTS
 from mmcrossformer.data_tools import h36m_layout as layout
 from mmcrossformer.data_tools.camera import camera_to_world_at, project_pinhole
 from mmcrossformer.data_tools.synthetic import h36m as sh
@@ -217,7 +218,7 @@ def _world_frames(root: Path, split: str) -> dict:
 
 def _bone_lengths(joints: np.ndarray) -> np.ndarray:
     """(..., 17, 3) -> (..., 16) lengths of the bones child -> parent."""
-    parents = list(h36m_body.H36M_PARENTS[1:])
+    parents = list(H36M_PARENTS[1:])
     return np.linalg.norm(
         joints[..., 1:, :] - joints[..., parents, :], axis=-1)
 

@@ -7,7 +7,7 @@ from mmengine.config import Config
 from mmengine.structures import InstanceData
 
 from mmcrossformer.models import (CrossFormer, CrossFrameInteraction,
-                                  CrossJointInteraction, flip_pose3d)
+                                  CrossJointInteraction, flip_pose)
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
@@ -201,7 +201,7 @@ def test_flip_test_averaging_is_equivariant():
         pred = _predict(model, x)
         pred_flip = _predict(model, x_flip)
         plain = model(x, None, mode='tensor')
-    torch.testing.assert_close(pred_flip, flip_pose3d(pred, H36M_FLIP),
+    torch.testing.assert_close(pred_flip, flip_pose(pred, H36M_FLIP),
                                rtol=1e-4, atol=1e-5)
     assert not torch.allclose(pred, plain, atol=1e-4), \
         'flip averaging must change the prediction of an untrained model'

@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ...datasets.h36m_skeleton import H36M_FLIP_INDICES
 from ..camera import look_at, project_pinhole, world_to_camera_at
 from ..h36m_layout import (ALL_SUBJECTS, CAMERA_FILE, H36M_CAMERA_IDS,
                            H36M_IMAGE_SIZES, NUM_JOINTS, STATS_NAMES,
@@ -38,7 +39,8 @@ DETECTION_BASE_CONF = np.array([
     0.92, 0.90, 0.93, 0.91, 0.90, 0.93, 0.91, 0.90, 0.94, 0.95, 0.95, 0.94,
     0.91, 0.85, 0.94, 0.91, 0.85
 ])
-_SWAP_GROUPS = ((2, 5), (3, 6), (12, 15), (13, 16))  # (left, right) pairs
+# joint pairs that a detector swaps: knees, feet, elbows, wrists
+_SWAP_GROUPS = tuple((j, H36M_FLIP_INDICES[j]) for j in (2, 3, 12, 13))
 _JUMP_JOINTS = (2, 3, 5, 6, 10, 12, 13, 15, 16)
 
 

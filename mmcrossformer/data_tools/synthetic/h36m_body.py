@@ -15,9 +15,6 @@ import numpy as np
 from ..camera import axis_rotation
 from ..h36m_layout import NUM_JOINTS
 
-# Parent of each of the 17 Human3.6M joints (MMPose / VideoPose3D order).
-H36M_PARENTS: Tuple[int, ...] = (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12,
-                                 8, 14, 15)
 # Mean bone lengths in metres (roughly those of the Human3.6M subjects).
 BONE_LENGTHS: Dict[str, float] = {
     'hip': 0.132,  # pelvis -> hip

@@ -1,3 +1,3 @@
-from .crossformer_head import CrossFormerHead, flip_pose3d
+from .crossformer_head import CrossFormerHead, flip_average, flip_pose
 
-__all__ = ['CrossFormerHead', 'flip_pose3d']
+__all__ = ['CrossFormerHead', 'flip_average', 'flip_pose']

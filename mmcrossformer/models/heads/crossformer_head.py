@@ -13,12 +13,20 @@ from mmpose.utils.typing import (ConfigType, OptConfigType, OptSampleList,
                                  Predictions)
 
 
-def flip_pose3d(pose: Tensor, flip_indices: Sequence[int]) -> Tensor:
-    """Mirror root-relative 3D poses (B, J, 3) horizontally: negate x and
-    swap left and right joints."""
-    flipped = pose[:, list(flip_indices)].clone()
+def flip_pose(pose: Tensor, flip_indices: Sequence[int]) -> Tensor:
+    """Mirror poses (..., J, C) horizontally: swap left and right joints and
+    negate x (root-relative 3D poses (B, J, 3), or 2D windows (B, F, J, C)
+    in a frame whose x = 0 is the mirror axis)."""
+    flipped = pose[..., list(flip_indices), :].clone()
     flipped[..., 0] = -flipped[..., 0]
     return flipped
+
+
+def flip_average(pred: Tensor, pred_of_flipped: Tensor,
+                 flip_indices: Sequence[int]) -> Tensor:
+    """The flip test: mean (B, J, 3) of the prediction of the input and the
+    mirrored prediction of the mirrored input (both (B, J, 3))."""
+    return (pred + flip_pose(pred_of_flipped, flip_indices)) / 2
 
 
 @MODELS.register_module()
@@ -78,8 +86,8 @@ class CrossFormerHead(BaseHead):
                 raise ValueError('flip test expects [features, features of '
                                  'the flipped input]')
             flip_indices = batch_data_samples[0].metainfo['flip_indices']
-            coords = (self.forward(feats[0]) +
-                      flip_pose3d(self.forward(feats[1]), flip_indices)) / 2
+            coords = flip_average(
+                self.forward(feats[0]), self.forward(feats[1]), flip_indices)
         else:
             coords = self.forward(feats)
 
@@ -119,4 +127,4 @@ class CrossFormerHead(BaseHead):
         return [dict(type='TruncNormal', layer=['Linear'], std=0.02, bias=0)]
 
 
-__all__ = ['CrossFormerHead', 'flip_pose3d']
+__all__ = ['CrossFormerHead', 'flip_average', 'flip_pose']
