@@ -9,10 +9,12 @@ Runtime fast paths (:mod:`mmcrossformer.runtime`), data tools
 read), inference APIs (:mod:`mmcrossformer.apis`) and the tools' helpers
 (:mod:`mmcrossformer.entrypoints`) are imported only when used.
 """
-from .datasets import *  # noqa: F401,F403
-from .engine import *  # noqa: F401,F403
-from .evaluation import *  # noqa: F401,F403
-from .models import *  # noqa: F401,F403
-from .visualization import *  # noqa: F401,F403
+from .version import __version__, check_dependencies  # noqa: F401
 
-__version__ = '0.1.0'
+check_dependencies()
+
+from .datasets import *  # noqa: E402,F401,F403
+from .engine import *  # noqa: E402,F401,F403
+from .evaluation import *  # noqa: E402,F401,F403
+from .models import *  # noqa: E402,F401,F403
+from .visualization import *  # noqa: E402,F401,F403

@@ -1,7 +1,7 @@
 # Copyright (c) mmcrossformer contributors. Licensed under Apache-2.0.
 """Fast paths of a lifting model (``PoseLifter`` with a CrossFormer backbone
-and head): oneDNN linear layers, bf16, ``torch.compile`` and ONNX export for
-inference, oneDNN linear layers for fp32 training.
+and head): oneDNN linear layers, bf16 and ``torch.compile`` for inference,
+oneDNN linear layers for fp32 training (ONNX export: :mod:`.onnx_export`).
 
     from mmcrossformer.runtime.fast_paths import build_fast_lifter
     lifter = build_fast_lifter(model, dtype='bf16', compile=True)
@@ -24,39 +24,21 @@ Every path computes what ``model(keypoints, None, 'tensor')`` computes:
   as constants and fuses LayerNorm, layer scales, residual additions,
   GroupNorm and the CFI kernel into few loops around the oneDNN calls.
 
-``export_onnx`` writes the fp32 model with a dynamic batch axis; the ONNX
-model's output matches PyTorch (tests/test_fast_paths.py checks it with
-onnxruntime).
+Importing this module registers the custom operator
+``mmcrossformer::onednn_linear`` (``torch.library.custom_op``, torch >= 2.4);
+``import mmcrossformer`` does not import it.
 """
 import contextlib
 import copy
-import warnings
 from typing import Callable, Optional, Union
 
 import torch
 from torch import Tensor, nn
 
+from ..models.backbones.crossformer import Attention
+from .forward import LiftingForward
+
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16}
-
-
-class LiftingForward(nn.Module):
-    """Backbone + head of a ``PoseLifter``: (B, F, J, C) -> (B, J, 3), the
-    root-relative pose of the target frame (no flip averaging, no decoding).
-    """
-
-    def __init__(self, model: nn.Module, fp32_head: bool = False) -> None:
-        super().__init__()
-        self.backbone = model.backbone
-        self.head = model.head
-        self.fp32_head = fp32_head
-
-    def forward(self, keypoints: Tensor) -> Tensor:
-        feats = self.backbone(keypoints)
-        if not self.fp32_head:
-            return self.head(feats)
-        # the head is cheap and sets the output precision: keep it in fp32
-        with torch.autocast(keypoints.device.type, enabled=False):
-            return self.head(tuple(f.float() for f in feats))
 
 
 def bf16_supported(device: Union[str, torch.device] = 'cpu') -> bool:
@@ -186,31 +168,17 @@ class FP32GroupNorm(nn.GroupNorm):
             return super().forward(x.float())
 
 
-def _fp32_sdpa_forward(self, x: Tensor) -> Tensor:
-    """``Attention.forward`` with the attention products in fp32."""
-    B, N, C = x.shape
-    q, k, v = self.qkv(x).reshape(B, N, 3, self.num_heads,
-                                  C // self.num_heads).permute(2, 0, 3, 1,
-                                                               4).unbind(0)
-    with torch.autocast(x.device.type, enabled=False):
-        x = torch.nn.functional.scaled_dot_product_attention(
-            q.float(), k.float(), v.float())
-    x = x.transpose(1, 2).reshape(B, N, C)
-    return self.proj_drop(self.proj(x))
-
-
 def fp32_norm_and_attention_(module: nn.Module) -> nn.Module:
     """For the bf16 path on the CPU: GroupNorm and the attention products
     (not the projections) in fp32, in place. Both are faster so here: the
     bf16 GroupNorm kernel is slow, and the attention of the spatial encoder
     (17 tokens, 4 channels per head) gains nothing from bf16 products but
     pays for the casts."""
-    from ..models.backbones.crossformer import Attention
     for m in module.modules():
         if type(m) is nn.GroupNorm:
             m.__class__ = FP32GroupNorm
         elif type(m) is Attention:
-            m.forward = _fp32_sdpa_forward.__get__(m)
+            m.fp32_products = True
     return module
 
 
@@ -299,40 +267,9 @@ def build_fast_lifter(model: nn.Module,
     return run
 
 
-def export_onnx(model: nn.Module,
-                path: str,
-                num_frames: int,
-                num_joints: int,
-                in_channels: int,
-                opset_version: int = 17) -> None:
-    """Write the fp32 lifting forward of ``model`` to ``path`` (input
-    ``keypoints`` (batch, F, J, C), output ``pose3d`` (batch, J, 3); the
-    batch axis is dynamic)."""
-    net = LiftingForward(copy.deepcopy(model)).cpu().float().eval()
-    example = torch.zeros(2, num_frames, num_joints, in_channels)
-    with torch.no_grad(), warnings.catch_warnings():
-        # the exporter traces: the input check's shape comparisons are fixed
-        warnings.simplefilter('ignore', torch.jit.TracerWarning)
-        torch.onnx.export(
-            net, (example, ),
-            path,
-            dynamo=False,
-            opset_version=opset_version,
-            input_names=['keypoints'],
-            output_names=['pose3d'],
-            dynamic_axes={
-                'keypoints': {
-                    0: 'batch'
-                },
-                'pose3d': {
-                    0: 'batch'
-                }
-            })
-
-
 __all__ = [
     'LiftingForward', 'OneDNNLinear', 'OneDNNTrainLinear', 'FP32GroupNorm',
     'onednn_available', 'onednn_linear', 'use_onednn_linear_',
     'use_onednn_train_linear_', 'fp32_norm_and_attention_', 'bf16_supported',
-    'cast_matmul_weights_', 'build_fast_lifter', 'export_onnx'
+    'cast_matmul_weights_', 'build_fast_lifter'
 ]

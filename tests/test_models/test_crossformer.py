@@ -264,3 +264,30 @@ def test_non_finite_keypoints_are_refused():
     x[1, 4, 7, 0] = float('inf')
     with pytest.raises(ValueError, match='NaN or infinite'):
         backbone(x)
+
+
+def test_attention_fp32_products_option(monkeypatch):
+    """``fp32_products`` runs the attention products in float32 under a bf16
+    autocast, and changes nothing in float32."""
+    from mmcrossformer.models.backbones import crossformer as cf
+    torch.manual_seed(0)
+    attn = cf.Attention(16, 4).eval()
+    x = torch.randn(2, 5, 16)
+    with torch.no_grad():
+        plain = attn(x)
+        attn.fp32_products = True
+        torch.testing.assert_close(attn(x), plain, rtol=0, atol=0)
+
+    seen = []
+    sdpa = cf.F.scaled_dot_product_attention
+
+    def spy(q, k, v, **kwargs):
+        seen.append(q.dtype)
+        return sdpa(q, k, v, **kwargs)
+
+    monkeypatch.setattr(cf.F, 'scaled_dot_product_attention', spy)
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        for fp32 in (False, True):
+            attn.fp32_products = fp32
+            attn(x)
+    assert seen == [torch.bfloat16, torch.float32]

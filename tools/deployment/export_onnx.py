@@ -13,31 +13,13 @@ axis is dynamic. Pass ``none`` as CHECKPOINT to export random weights.
 import argparse
 import sys
 
-import numpy as np
-import torch
 from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
 import mmcrossformer  # noqa: F401  (registers the plugin)
-from mmcrossformer.runtime.fast_paths import LiftingForward, export_onnx
+from mmcrossformer.runtime.onnx_export import check_onnx, export_onnx
 from mmpose.registry import MODELS
 from mmpose.utils import register_all_modules
-
-
-def check_onnx(model: torch.nn.Module, path: str, batch_size: int = 3,
-               seed: int = 0) -> float:
-    """Largest absolute difference between onnxruntime and PyTorch on a
-    random batch (raises ImportError without onnxruntime)."""
-    import onnxruntime as ort
-    bb = model.backbone
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch_size, bb.num_frames, bb.num_joints,
-                    bb.in_channels, generator=g) * 0.5
-    with torch.no_grad():
-        expected = LiftingForward(model).eval()(x).numpy()
-    sess = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
-    got = sess.run(None, {'keypoints': x.numpy()})[0]
-    return float(np.abs(got - expected).max())
 
 
 def main() -> None:

@@ -57,6 +57,9 @@ class Attention(nn.Module):
         qkv_bias (bool): Bias in the query/key/value projection.
         attn_drop (float): Dropout on the attention weights.
         proj_drop (float): Dropout after the output projection.
+        fp32_products (bool): Compute the attention products (not the
+            projections) in float32 even under a bf16/fp16 autocast; the
+            bf16 runtime path sets it where that is faster.
     """
 
     def __init__(self,
@@ -64,7 +67,8 @@ class Attention(nn.Module):
                  num_heads: int,
                  qkv_bias: bool = True,
                  attn_drop: float = 0.,
-                 proj_drop: float = 0.) -> None:
+                 proj_drop: float = 0.,
+                 fp32_products: bool = False) -> None:
         super().__init__()
         if dim % num_heads:
             raise ValueError(f'Attention width {dim} is not divisible by '
@@ -74,6 +78,7 @@ class Attention(nn.Module):
         self.attn_drop = attn_drop
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
+        self.fp32_products = fp32_products
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, N, dim) -> (B, N, dim)."""
@@ -81,8 +86,13 @@ class Attention(nn.Module):
         q, k, v = self.qkv(x).reshape(B, N, 3, self.num_heads,
                                       C // self.num_heads).permute(
                                           2, 0, 3, 1, 4).unbind(0)
-        x = F.scaled_dot_product_attention(
-            q, k, v, dropout_p=self.attn_drop if self.training else 0.)
+        dropout_p = self.attn_drop if self.training else 0.
+        if self.fp32_products:
+            with torch.autocast(x.device.type, enabled=False):
+                x = F.scaled_dot_product_attention(
+                    q.float(), k.float(), v.float(), dropout_p=dropout_p)
+        else:
+            x = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
         x = x.transpose(1, 2).reshape(B, N, C)
         return self.proj_drop(self.proj(x))
 
