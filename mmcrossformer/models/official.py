@@ -100,7 +100,11 @@ def _unused(key: str) -> bool:
     return any(re.fullmatch(p, key) for p in UNUSED_KEYS)
 
 
-def _rename(key: str) -> str:
+def official_to_plugin_key(key: str) -> str:
+    """``PoseLifter`` name of a tensor of the released layout (no
+    ``module.`` prefix), for the one-to-one keys: all used tensors but
+    ``Temporal_pos_embed1`` (reshaped) and the CFI's ``local.{t,p,g}``
+    (fused into ``interaction.theta_phi_g``)."""
     new = key
     if key.startswith(('Spatial_blocks.', 'blocks1.')):
         for pattern, repl in _BLOCK_RENAMES:
@@ -143,7 +147,7 @@ def convert_official_state_dict(
         elif key == 'Temporal_pos_embed1':  # one (1, 544) vector for all frames
             out['backbone.temporal_pos_embed'] = value.reshape(1, 1, -1)
         else:
-            out[_rename(key)] = value
+            out[official_to_plugin_key(key)] = value
     for block, parts in theta_phi_g.items():
         absent = [f'blocks1.{block}.local.{p}.weight' for p in 'tpg'
                   if p not in parts]
@@ -154,3 +158,81 @@ def convert_official_state_dict(
             'weight'] = torch.cat([parts['t'], parts['p'], parts['g']])
     return out
 
+
+
+# PoseLifter name -> released name (the inverse of _RENAMES / _BLOCK_RENAMES;
+# the interaction layers differ between the spatial CJI and temporal CFI).
+_REVERSE_RENAMES: Tuple[Tuple[str, str], ...] = (
+    (r'backbone\.spatial_embed\.', 'Spatial_patch_to_embedding.'),
+    (r'backbone\.spatial_pos_embed$', 'Spatial_pos_embed'),
+    (r'backbone\.spatial_norm\.', 'Spatial_norm.'),
+    (r'backbone\.temporal_norm\.', 'Temporal_norm1.'),
+    (r'backbone\.spatial_blocks\.(\d+)\.', r'Spatial_blocks.\1.'),
+    (r'backbone\.temporal_blocks\.(\d+)\.', r'blocks1.\1.'),
+    (r'head\.weighted_mean\.', 'weighted_mean.'),
+    (r'head\.norm\.', 'head.0.'),
+    (r'head\.fc\.', 'head.1.'),
+)
+_REVERSE_BLOCK_RENAMES: Tuple[Tuple[str, str], ...] = (
+    (r'\.norm2\.', '.norm3_.'),
+    (r'\.norm3\.', '.norm2.'),
+    (r'\.norm3_\.', '.norm3.'),
+    (r'\.layer_scales\.0$', '.gamma1'),
+    (r'\.layer_scales\.1$', '.gamma3'),
+    (r'\.layer_scales\.2$', '.gamma2'),
+)
+_REVERSE_INTERACTION = {
+    'Spatial_blocks': ((r'\.interaction\.conv1\.', '.local_mp.conv1.'),
+                       (r'\.interaction\.norm\.', '.local_mp.gn.'),
+                       (r'\.interaction\.conv2\.', '.local_mp.conv2.')),
+    'blocks1': ((r'\.interaction\.conv\.', '.local.z.'),
+                (r'\.interaction\.norm\.', '.local.gn.')),
+}
+_PLUGIN_THETA_PHI_G = re.compile(
+    r'backbone\.temporal_blocks\.(\d+)\.interaction\.theta_phi_g\.weight$')
+
+
+def plugin_to_official_key(key: str) -> str:
+    """Released name of a ``PoseLifter`` tensor, the inverse of
+    :func:`official_to_plugin_key` (same one-to-one keys).
+
+    Raises:
+        KeyError: if ``key`` has no counterpart in the released network.
+    """
+    new = key
+    for pattern, repl in _REVERSE_RENAMES:
+        new = re.sub('^' + pattern, repl, new)
+    prefix = new.split('.', 1)[0]
+    if prefix in _REVERSE_INTERACTION:
+        for pattern, repl in _REVERSE_BLOCK_RENAMES + \
+                _REVERSE_INTERACTION[prefix]:
+            new = re.sub(pattern, repl, new)
+    if not (_TOP_KEY.fullmatch(new) or _BLOCK_KEY.fullmatch(new)) or \
+            new == 'Temporal_pos_embed1':
+        raise KeyError(f'{key!r} has no one-to-one counterpart in the '
+                       'released CrossFormer')
+    return new
+
+
+def convert_to_official_state_dict(
+        state_dict: Mapping[str, Tensor]) -> Dict[str, Tensor]:
+    """Map a ``PoseLifter`` state dict of the released architecture
+    (``configs/crossformer_h36m_81f_official.py``) to the released names
+    and shapes: the inverse of :func:`convert_official_state_dict`. The
+    tensors the released forward never uses (:data:`UNUSED_KEYS`) are not
+    produced; take them from the released model when loading it.
+
+    Raises:
+        KeyError: naming a tensor without a released counterpart.
+    """
+    out: Dict[str, Tensor] = {}
+    for key, value in state_dict.items():
+        match = _PLUGIN_THETA_PHI_G.fullmatch(key)
+        if match:
+            for part, weight in zip('tpg', value.chunk(3)):
+                out[f'blocks1.{match.group(1)}.local.{part}.weight'] = weight
+        elif key == 'backbone.temporal_pos_embed':
+            out['Temporal_pos_embed1'] = value.reshape(1, -1)
+        else:
+            out[plugin_to_official_key(key)] = value
+    return out

@@ -1,15 +1,14 @@
 """Paper Table 4: parameters and the CrossFormer / PoseFormer FLOP ratio,
-through tools/analysis_tools/get_flops.py."""
-import importlib.util
+through mmcrossformer.runtime.complexity (and its CLI,
+tools/analysis_tools/get_flops.py)."""
+import subprocess
+import sys
 
 import pytest
 
-from ..helpers import REPO
+from mmcrossformer.runtime import complexity as get_flops
 
-spec = importlib.util.spec_from_file_location(
-    'get_flops', REPO / 'tools/analysis_tools/get_flops.py')
-get_flops = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(get_flops)
+from ..helpers import REPO
 
 
 def test_81_frame_crossformer_has_the_papers_parameter_count():
@@ -32,3 +31,19 @@ def test_flop_ratio_to_poseformer_matches_table_4(frames, paper_ratio):
     # the fused attention products add the same amount to both models
     assert (cross['flops_with_attention'] - cross['flops'] == pytest.approx(
         pose['flops_with_attention'] - pose['flops'], rel=1e-6))
+
+
+def test_get_flops_tool_prints_the_table():
+    """The README's command, on one config."""
+    cfg = 'configs/crossformer_h36m_9f.py'
+    out = subprocess.run(
+        [sys.executable, 'tools/analysis_tools/get_flops.py', cfg],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True).stdout
+    c = get_flops.complexity(str(REPO / cfg))
+    assert (f'| {cfg} | 9 | {c["params"] / 1e6:.2f} | '
+            f'{c["flops"] / 1e6:.0f} | '
+            f'{c["flops_with_attention"] / 1e6:.0f} |') in out

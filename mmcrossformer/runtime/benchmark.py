@@ -1,0 +1,578 @@
+# Copyright (c) mmcrossformer contributors. Licensed under Apache-2.0.
+# Over 400 lines: the four benchmarks (inference, training step, accuracy,
+# data pipeline) share their timing, data and table helpers.
+"""Speed and accuracy measurements of a lifting model, used by
+``tools/analysis_tools/benchmark.py``: each ``bench_*`` function returns
+the rows of one table (dicts of numbers), each ``*_table`` function formats
+them as markdown.
+
+Timings are interleaved round by round (every implementation once per
+round) and the median round is reported, so that load from other processes
+hits all rows alike. FLOP/s count one multiply-add as 2 FLOPs and a training
+step as 3 forward passes.
+"""
+import contextlib
+import copy
+import math
+import os
+import statistics
+import tempfile
+import time
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from torch import nn
+
+from mmpose.registry import DATASETS
+from .fast_paths import (build_fast_lifter, onednn_available,
+                         use_onednn_train_linear_)
+from .forward import LiftingForward
+from .released import ReleasedForward
+
+#: (dtype, compiled, function (B, F, J, C) -> (B, J, 3)) by row name
+Paths = Dict[str, Tuple[str, bool, Callable[[torch.Tensor], torch.Tensor]]]
+RELEASED = 'released fp32'
+PLUGIN_FP32 = 'mmcrossformer fp32'
+
+
+# ---------------------------------------------------------------- timing
+def sync(device: torch.device) -> None:
+    """Wait for the device's queued work (a no-op on the CPU)."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def interleaved(fns: Dict[str, Callable[[], object]],
+                device: torch.device,
+                rounds: int,
+                target_s: float = 0.3) -> Dict[str, float]:
+    """Median seconds per call of each function, measured round-robin (each
+    function ``n`` calls per round, ``n`` chosen so that a round of it lasts
+    about ``target_s``)."""
+    reps = {}
+    for name, fn in fns.items():  # warm-up and calibration
+        fn()
+        sync(device)
+        t = time.perf_counter()
+        fn()
+        sync(device)
+        reps[name] = max(1, int(target_s / max(time.perf_counter() - t,
+                                               1e-6)))
+    times = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            sync(device)
+            t = time.perf_counter()
+            for _ in range(reps[name]):
+                fn()
+            sync(device)
+            times[name].append((time.perf_counter() - t) / reps[name])
+    return {name: statistics.median(v) for name, v in times.items()}
+
+
+def peak_memory_mib(fn: Callable[[], object], device: torch.device) -> float:
+    """Peak memory allocated by one call above what was held before it:
+    CUDA's allocator statistics on a GPU; on the CPU the allocations and
+    frees that the profiler records for every op, summed in time order
+    (memory held by onnxruntime's own allocator is not seen: NaN)."""
+    if device.type == 'cuda':
+        sync(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device)
+        fn()
+        sync(device)
+        return (torch.cuda.max_memory_allocated(device) - base) / 2**20
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as p:
+        fn()
+    current = peak = 0
+    for e in sorted(p.events(), key=lambda e: e.time_range.start):
+        current += e.self_cpu_memory_usage
+        peak = max(peak, current)
+    return peak / 2**20 if peak else float('nan')
+
+
+def matmul_size(device: torch.device) -> int:
+    """Side of the square matmul of :func:`matmul_peak`."""
+    return 4096 if device.type == 'cpu' else 8192
+
+
+def matmul_peak(device: torch.device,
+                dtype: torch.dtype,
+                rounds: int,
+                onednn: bool = False,
+                n: Optional[int] = None) -> float:
+    """FLOP/s of a large square matmul (best of ``rounds``): ``torch.mm``
+    (on the CPU: MKL for fp32, oneDNN for bf16) or, with ``onednn``, oneDNN's
+    linear kernel."""
+    n = n or matmul_size(device)
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
+    if onednn:
+
+        def mm():
+            return torch.ops.mkldnn._linear_pointwise(a, b, None, 'none', [],
+                                                      'none')
+    else:
+
+        def mm():
+            return a @ b
+
+    best = math.inf
+    with torch.inference_mode():
+        mm()
+        for _ in range(max(3, rounds)):
+            sync(device)
+            t = time.perf_counter()
+            mm()
+            sync(device)
+            best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best
+
+
+def bench_matmul(device: torch.device,
+                 rounds: int,
+                 bf16: bool,
+                 n: Optional[int] = None) -> List[dict]:
+    """Rows (dtype, kernel, flops_per_s) of the matmul peaks of ``device``:
+    ``torch.mm`` and, where available, oneDNN; bf16 rows with ``bf16``."""
+    dtypes = [('fp32', torch.float32)] + ([('bf16', torch.bfloat16)]
+                                          if bf16 else [])
+    kernels = [('torch.mm', False)] + ([('oneDNN', True)]
+                                       if onednn_available(device) else [])
+    return [
+        dict(
+            dtype=name,
+            kernel=kernel,
+            flops_per_s=matmul_peak(device, dtype, rounds, onednn, n))
+        for kernel, onednn in kernels for name, dtype in dtypes
+    ]
+
+
+def best_peaks(rows: Sequence[dict]) -> Dict[str, float]:
+    """The best kernel's FLOP/s of each dtype."""
+    peaks: Dict[str, float] = {}
+    for r in rows:
+        peaks[r['dtype']] = max(peaks.get(r['dtype'], 0.), r['flops_per_s'])
+    return peaks
+
+
+# ------------------------------------------------------------------ data
+def dataset_cfg(cfg: Config, split: str, data_root: str,
+                fast: bool) -> Config:
+    """The train or val dataset of ``cfg`` on ``data_root``, stock
+    (``Human36mDataset``) or ``FastHuman36mDataset``."""
+    loader = cfg.train_dataloader if split == 'train' else \
+        cfg.val_dataloader
+    d = copy.deepcopy(loader.dataset)
+    d.data_root = data_root
+    if fast:
+        d.type = 'FastHuman36mDataset'
+    elif d.type == 'FastHuman36mDataset':
+        d.type = 'Human36mDataset'
+    return d
+
+
+def same_sample(a: dict, b: dict) -> bool:
+    """Inputs, instance fields, labels and metainfo equal."""
+
+    def eq(x, y) -> bool:
+        if isinstance(x, torch.Tensor):
+            return isinstance(y, torch.Tensor) and x.dtype == y.dtype and \
+                x.shape == y.shape and torch.equal(x, y)
+        if isinstance(x, np.ndarray):
+            return isinstance(y, np.ndarray) and x.dtype == y.dtype and \
+                x.shape == y.shape and np.array_equal(x, y)
+        return type(x) is type(y) and x == y
+
+    if not eq(a['inputs'], b['inputs']):
+        return False
+    da, db = a['data_samples'], b['data_samples']
+    if set(da.metainfo_keys()) != set(db.metainfo_keys()) or \
+            set(da.keys()) != set(db.keys()):
+        return False
+    if not all(eq(da.metainfo[k], db.metainfo[k])
+               for k in da.metainfo_keys()):
+        return False
+    for field in da.keys():
+        fa, fb = da.get(field), db.get(field)
+        if set(fa.keys()) != set(fb.keys()) or not all(
+                eq(fa.get(k), fb.get(k)) for k in fa.keys()):
+            return False
+    return True
+
+
+def bench_data(cfg: Config, data_root: str, rounds: int,
+               num: int) -> List[dict]:
+    """Samples/s of one process of the stock pipeline and of
+    ``FastHuman36mDataset`` on the training split, and whether the first
+    256 of ``num`` random samples are identical (random flips included)."""
+    rows = []
+    datasets = {}
+    for fast in (False, True):
+        d = dataset_cfg(cfg, 'train', data_root, fast)
+        np.random.seed(0)
+        t = time.perf_counter()
+        datasets[fast] = DATASETS.build(d)
+        rows.append(dict(build_s=time.perf_counter() - t))
+    n = len(datasets[False])
+    order = np.random.RandomState(0).permutation(n)[:min(num, n)]
+    check = order[:256]
+    np.random.seed(1)
+    stock = [datasets[False][int(i)] for i in check]
+    np.random.seed(1)
+    fast = [datasets[True][int(i)] for i in check]
+    identical = len(datasets[False]) == len(datasets[True]) and all(
+        same_sample(a, b) for a, b in zip(stock, fast))
+
+    def run(ds):
+        for i in order:
+            ds[int(i)]
+
+    t = interleaved(
+        {
+            'stock': lambda: run(datasets[False]),
+            'fast': lambda: run(datasets[True])
+        },
+        torch.device('cpu'),
+        rounds,
+        target_s=0.)
+    window = cfg.train_dataloader.dataset.get('seq_len', 1)
+    for row, key in zip(rows, ('stock', 'fast')):
+        row.update(
+            pipeline='stock (Human36mDataset + MMPose transforms)'
+            if key == 'stock' else 'FastHuman36mDataset',
+            window=window,
+            samples_per_s=len(order) / t[key],
+            identical=identical if key == 'fast' else None,
+            samples=n)
+    rows[1]['speedup'] = rows[1]['samples_per_s'] / rows[0]['samples_per_s']
+    return rows
+
+
+def load_batches(cfg: Config, data_root: str, split: str, num: int,
+                 batch_size: int) -> List[dict]:
+    """Evenly spaced windows of the split through the fast pipeline
+    (identical to the stock one), collated."""
+    d = dataset_cfg(cfg, split, data_root, fast=True)
+    np.random.seed(0)
+    ds = DATASETS.build(d)
+    idx = np.linspace(0, len(ds) - 1, min(num, len(ds))).astype(int)
+    samples = [ds[int(i)] for i in idx]
+    return [
+        pseudo_collate(samples[i:i + batch_size])
+        for i in range(0, len(samples), batch_size)
+    ]
+
+
+def batch_tensors(batch: dict,
+                  device: torch.device) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Inputs (B, F, J, C) and root-relative targets (B, J, 3) of a
+    collated batch."""
+    x = torch.stack(batch['inputs']).float().to(device)
+    target = torch.cat([
+        d.gt_instance_labels.lifting_target_label
+        for d in batch['data_samples']
+    ]).to(device)
+    return x, target.reshape(x.shape[0], -1, 3)
+
+
+# ------------------------------------------------------------- inference
+def released_path(released: nn.Module, device: torch.device) -> Callable:
+    """Eager fp32 inference of the released model, on a copy."""
+    net = ReleasedForward(copy.deepcopy(released)).to(device).eval()
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return net(x)
+
+    return run
+
+
+def onnx_path(model: nn.Module,
+              shape: Tuple[int, int, int]) -> Optional[Callable]:
+    """onnxruntime (CPU, torch's thread count) running the exported model;
+    None without onnxruntime."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    from .onnx_export import export_onnx
+    path = os.path.join(tempfile.mkdtemp(), 'model.onnx')
+    export_onnx(model, path, *shape)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = torch.get_num_threads()
+    sess = ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(sess.run(None, {'keypoints': x.numpy()})[0])
+
+    return run
+
+
+def inference_paths(model: nn.Module,
+                    device: torch.device,
+                    shape: Tuple[int, int, int],
+                    bf16: bool,
+                    compile: bool,
+                    onnx: bool,
+                    released: Optional[nn.Module] = None) -> Paths:
+    """The inference paths to time: the plugin's fast paths (fp32 with MKL
+    linear layers where oneDNN is available, to show what oneDNN adds; fp32;
+    bf16; compiled), onnxruntime (CPU) and the released model."""
+    paths: Paths = {}
+    if onednn_available(device):
+        paths['mmcrossformer fp32, MKL linear'] = (
+            'fp32', False,
+            build_fast_lifter(
+                model, dtype='fp32', device=device, onednn=False))
+    variants = [('fp32', False)] + ([('bf16', False)] if bf16 else [])
+    if compile:
+        variants += [(dt, True) for dt, _ in list(variants)]
+    for dt, comp in variants:
+        name = f'mmcrossformer {dt}' + (' compiled' if comp else '')
+        paths[name] = (dt, comp,
+                       build_fast_lifter(
+                           model, dtype=dt, compile=comp, device=device))
+    if released is not None:
+        paths[RELEASED] = ('fp32', False, released_path(released, device))
+    if device.type == 'cpu' and onnx:
+        run = onnx_path(model, shape)
+        if run is not None:
+            paths['onnxruntime fp32'] = ('fp32', False, run)
+    return paths
+
+
+def bench_inference(paths: Paths, device: torch.device,
+                    shape: Tuple[int, int, int], batch_sizes: Sequence[int],
+                    rounds: int, flops: float,
+                    peaks: Dict[str, float]) -> List[dict]:
+    """One row per (path, batch size): samples/s, latency, FLOP/s and their
+    share of the dtype's peak (``flops``: FLOPs of one sample), speed-up
+    against the released model (or the plugin's fp32 path) and peak
+    memory of one call (NaN where the profiler cannot see it)."""
+    rows = []
+    for bs in batch_sizes:
+        x = torch.randn(bs, *shape, device=device) * 0.5
+        t = interleaved({name: (lambda f=f: f(x))
+                         for name, (_, _, f) in paths.items()}, device,
+                        rounds)
+        base = t.get(RELEASED, t[PLUGIN_FP32])
+        for name, (dt, comp, f) in paths.items():
+            # the profiler sees neither the buffers of compiled graphs on the
+            # CPU nor onnxruntime's arena
+            blind = (comp and device.type == 'cpu') or \
+                name.startswith('onnxruntime')
+            achieved = flops * bs / t[name]
+            rows.append(
+                dict(
+                    name=name,
+                    batch=bs,
+                    samples_per_s=bs / t[name],
+                    latency_ms=t[name] * 1e3,
+                    flops_per_s=achieved,
+                    peak_share=achieved / peaks.get(dt, peaks['fp32']),
+                    speedup=base / t[name],
+                    memory_mib=float('nan') if blind else peak_memory_mib(
+                        lambda: f(x), device)))
+    return rows
+
+
+# --------------------------------------------------------- training step
+def bench_train(model: nn.Module,
+                batch: dict,
+                device: torch.device,
+                rounds: int,
+                flops: float,
+                peaks: Dict[str, float],
+                bf16: bool,
+                compile: bool = False,
+                released: Optional[nn.Module] = None) -> List[dict]:
+    """Forward, MPJPE loss, backward and an Adam step on the collated
+    ``batch``, interleaved: the plugin's model in fp32, with oneDNN linear
+    layers, under bf16 autocast, compiled, and the released model."""
+    x, target = batch_tensors(batch, device)
+    data_samples = batch['data_samples']
+    for d in data_samples:
+        d.gt_instance_labels = d.gt_instance_labels.to(device)
+
+    def plugin_step(net: nn.Module, amp: bool) -> Callable[[], None]:
+        opt = torch.optim.Adam(net.parameters(), lr=1e-5)
+
+        def step() -> None:
+            ctx = torch.autocast(device.type, dtype=torch.bfloat16) \
+                if amp else contextlib.nullcontext()
+            with ctx:
+                loss = net.loss(x, data_samples)['loss_pose3d']
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+        return step
+
+    def fresh() -> nn.Module:
+        return copy.deepcopy(model).to(device).train()
+
+    steps = {PLUGIN_FP32: ('fp32', plugin_step(fresh(), False))}
+    if onednn_available(device):
+        steps['mmcrossformer fp32 oneDNN linear'] = (
+            'fp32', plugin_step(use_onednn_train_linear_(fresh()), False))
+    if bf16:
+        steps['mmcrossformer bf16 autocast'] = ('bf16',
+                                                plugin_step(fresh(), True))
+    if compile:
+        cnet = fresh()
+        copt = torch.optim.Adam(cnet.parameters(), lr=1e-5)
+        fwd = torch.compile(LiftingForward(cnet))
+        weight = torch.ones(target.shape[:2] + (1, ), device=device)
+
+        def compiled_step() -> None:
+            loss = cnet.head.loss_module(fwd(x), target, weight)
+            copt.zero_grad(set_to_none=True)
+            loss.backward()
+            copt.step()
+
+        steps['mmcrossformer fp32 compiled'] = ('fp32', compiled_step)
+    if released is not None:
+        rnet = ReleasedForward(copy.deepcopy(released)).to(device).train()
+        ropt = torch.optim.Adam(rnet.parameters(), lr=1e-5)
+
+        def released_step() -> None:
+            loss = torch.mean(torch.norm(rnet(x) - target, dim=-1))
+            ropt.zero_grad(set_to_none=True)
+            loss.backward()
+            ropt.step()
+
+        steps[RELEASED] = ('fp32', released_step)
+    t = interleaved({k: f for k, (_, f) in steps.items()}, device, rounds)
+    base = t.get(RELEASED, t[PLUGIN_FP32])
+    bs = len(x)
+    rows = []
+    for name, (dt, f) in steps.items():
+        achieved = 3 * flops * bs / t[name]
+        rows.append(
+            dict(
+                name=name,
+                batch=bs,
+                samples_per_s=bs / t[name],
+                step_ms=t[name] * 1e3,
+                flops_per_s=achieved,
+                peak_share=achieved / peaks.get(dt, peaks['fp32']),
+                speedup=base / t[name],
+                memory_mib=peak_memory_mib(f, device)))
+    return rows
+
+
+# -------------------------------------------------------------- accuracy
+def bench_accuracy(paths: Dict[str, Callable], batches: Sequence[dict],
+                   device: torch.device) -> List[dict]:
+    """MPJPE (mm) of every path (name -> function) on the collated
+    ``batches``, the gap to the first path (the reference, e.g. fp32) and
+    the mean / max joint deviation from its predictions."""
+    preds: Dict[str, List[torch.Tensor]] = {k: [] for k in paths}
+    gts = []
+    for batch in batches:
+        x, target = batch_tensors(batch, device)
+        gts.append(target.cpu())
+        for name, f in paths.items():
+            preds[name].append(f(x).float().cpu())
+    gt = torch.cat(gts) * 1000
+    reference = torch.cat(next(iter(preds.values()))) * 1000
+    e_ref = (reference - gt).norm(dim=-1).mean().item()
+    rows = []
+    for name in paths:
+        p = torch.cat(preds[name]) * 1000
+        e = (p - gt).norm(dim=-1).mean().item()
+        dev = (p - reference).norm(dim=-1)
+        rows.append(
+            dict(
+                name=name,
+                windows=len(gt),
+                mpjpe_mm=e,
+                gap_mm=e - e_ref,
+                mean_deviation_mm=dev.mean().item(),
+                max_deviation_mm=dev.max().item()))
+    return rows
+
+
+# ---------------------------------------------------------------- tables
+def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A markdown table."""
+    out = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
+    out += ['| ' + ' | '.join(str(c) for c in r) + ' |' for r in rows]
+    return '\n'.join(out)
+
+
+def fmt(v: Optional[float], spec: str = '.1f') -> str:
+    """``v`` formatted, '-' for None and NaN."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return '-'
+    return format(v, spec)
+
+
+def matmul_table(rows: Sequence[dict]) -> str:
+    return table(['dtype', 'kernel', 'GFLOP/s'],
+                 [[r['dtype'], r['kernel'], f'{r["flops_per_s"] / 1e9:.0f}']
+                  for r in rows])
+
+
+def inference_table(rows: Sequence[dict], vs: str) -> str:
+    return table([
+        'implementation', 'batch', 'samples/s', 'latency ms/batch',
+        'GFLOP/s', '% of dtype peak', f'vs {vs}', 'peak memory MiB'
+    ], [[
+        r['name'], r['batch'], f'{r["samples_per_s"]:.1f}',
+        f'{r["latency_ms"]:.1f}', f'{r["flops_per_s"] / 1e9:.1f}',
+        f'{100 * r["peak_share"]:.0f}', f'{r["speedup"]:.2f}x',
+        fmt(r['memory_mib'], '.0f')
+    ] for r in rows])
+
+
+def train_table(rows: Sequence[dict], vs: str) -> str:
+    return table([
+        'implementation', 'batch', 'samples/s', 'ms/step', 'GFLOP/s',
+        '% of dtype peak', f'vs {vs}', 'peak memory MiB'
+    ], [[
+        r['name'], r['batch'], f'{r["samples_per_s"]:.1f}',
+        f'{r["step_ms"]:.0f}', f'{r["flops_per_s"] / 1e9:.1f}',
+        f'{100 * r["peak_share"]:.0f}', f'{r["speedup"]:.2f}x',
+        fmt(r['memory_mib'], '.0f')
+    ] for r in rows])
+
+
+def accuracy_table(rows: Sequence[dict]) -> str:
+    return table([
+        'implementation', 'MPJPE mm', 'vs fp32 mm',
+        'mean joint deviation from fp32 mm', 'max joint deviation from fp32 mm'
+    ], [[
+        r['name'], f'{r["mpjpe_mm"]:.2f}', f'{r["gap_mm"]:+.3f}',
+        f'{r["mean_deviation_mm"]:.3f}', f'{r["max_deviation_mm"]:.2f}'
+    ] for r in rows])
+
+
+def data_table(rows: Sequence[dict]) -> str:
+    return table([
+        'pipeline', 'samples/s per worker', 'vs stock', 'identical samples',
+        'start-up s'
+    ], [[
+        r['pipeline'], f'{r["samples_per_s"]:.0f}',
+        f'{r.get("speedup", 1.):.1f}x', {
+            None: '-',
+            True: 'yes',
+            False: 'NO'
+        }[r['identical']], f'{r["build_s"]:.2f}'
+    ] for r in rows])
+
+
+__all__ = [
+    'PLUGIN_FP32', 'RELEASED', 'accuracy_table', 'batch_tensors',
+    'bench_accuracy', 'bench_data', 'bench_inference', 'bench_matmul',
+    'bench_train', 'best_peaks', 'data_table',
+    'dataset_cfg', 'fmt', 'inference_paths', 'inference_table',
+    'interleaved', 'load_batches', 'matmul_peak', 'matmul_size',
+    'matmul_table', 'peak_memory_mib', 'released_path', 'same_sample',
+    'table', 'train_table'
+]

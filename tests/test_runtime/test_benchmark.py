@@ -1,0 +1,130 @@
+"""The benchmark's measurement functions (mmcrossformer/runtime/benchmark.py)
+on a one-layer model: rows, hand-computed accuracy figures, tables."""
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.structures import InstanceData
+
+from mmcrossformer.data_tools.synthetic.h36m import generate_h36m
+from mmcrossformer.runtime import benchmark as B
+from mmcrossformer.runtime.fast_paths import onednn_available
+from mmpose.structures import PoseDataSample
+
+from ..helpers import REPO
+from .common import small_model
+
+torch.set_num_threads(1)
+CPU = torch.device('cpu')
+SHAPE = (27, 17, 2)
+
+
+def test_inference_round_gives_consistent_rows():
+    model = small_model()
+    paths = B.inference_paths(model, CPU, SHAPE, bf16=False, compile=False,
+                              onnx=False)
+    expected = {B.PLUGIN_FP32}
+    if onednn_available(CPU):
+        expected.add('mmcrossformer fp32, MKL linear')
+    assert set(paths) == expected
+    # every path computes the model's function
+    x = torch.randn(2, *SHAPE)
+    with torch.no_grad():
+        ref = model(x, None, 'tensor')
+    for _, _, f in paths.values():
+        torch.testing.assert_close(f(x), ref, rtol=1e-5, atol=1e-5)
+
+    flops, peak = 1e8, 1e11
+    rows = B.bench_inference(paths, CPU, SHAPE, [1, 3], 1, flops,
+                             {'fp32': peak})
+    assert [(r['name'], r['batch']) for r in rows] == [
+        (name, bs) for bs in (1, 3) for name in paths
+    ]
+    for r in rows:
+        assert r['samples_per_s'] * r['latency_ms'] / 1e3 == pytest.approx(
+            r['batch'])
+        assert r['flops_per_s'] == pytest.approx(flops *
+                                                 r['samples_per_s'])
+        assert r['peak_share'] == pytest.approx(r['flops_per_s'] / peak)
+        if r['name'] == B.PLUGIN_FP32:  # the baseline without the release
+            assert r['speedup'] == 1.0
+    lines = B.inference_table(rows, B.PLUGIN_FP32).splitlines()
+    assert len(lines) == 2 + len(rows)
+    assert lines[0].startswith('| implementation | batch | samples/s')
+    assert lines[2].startswith(f'| {rows[0]["name"]} | 1 | ')
+
+
+def _batch(pred: torch.Tensor, target: torch.Tensor) -> dict:
+    samples = []
+    for t in target:
+        d = PoseDataSample()
+        d.gt_instance_labels = InstanceData(
+            lifting_target_label=t[None].clone())
+        samples.append(d)
+    return dict(inputs=list(pred), data_samples=samples)
+
+
+def test_accuracy_rows_are_the_hand_computed_errors():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(4, 3, 17, 2, generator=g)
+    target = torch.randn(4, 17, 3, generator=g) * 0.1
+    shift = torch.tensor([0.003, 0.004, 0.])  # 5 mm
+    paths = {
+        'exact': lambda inp: target.clone(),
+        'shifted': lambda inp: target + shift,
+    }
+    rows = B.bench_accuracy(paths, [_batch(x[:2], target[:2]),
+                                    _batch(x[2:], target[2:])], CPU)
+    exact, shifted = rows
+    assert exact['windows'] == 4 and exact['mpjpe_mm'] == pytest.approx(0)
+    assert shifted['mpjpe_mm'] == pytest.approx(5.0, rel=1e-5)
+    assert shifted['gap_mm'] == pytest.approx(5.0, rel=1e-5)
+    assert shifted['mean_deviation_mm'] == pytest.approx(5.0, rel=1e-5)
+    assert shifted['max_deviation_mm'] == pytest.approx(5.0, rel=1e-5)
+    table = B.accuracy_table(rows)
+    assert '| shifted | 5.00 | +5.000 | 5.000 | 5.00 |' in table
+
+
+def test_matmul_rows_and_peaks():
+    rows = B.bench_matmul(CPU, 1, bf16=False, n=64)
+    kernels = ['torch.mm'] + (['oneDNN'] if onednn_available(CPU) else [])
+    assert [(r['dtype'], r['kernel']) for r in rows] == [
+        ('fp32', k) for k in kernels
+    ]
+    assert all(r['flops_per_s'] > 0 for r in rows)
+    assert B.best_peaks(rows) == {
+        'fp32': max(r['flops_per_s'] for r in rows)
+    }
+    assert B.best_peaks([
+        dict(dtype='fp32', flops_per_s=2.),
+        dict(dtype='bf16', flops_per_s=5.),
+        dict(dtype='fp32', flops_per_s=3.)
+    ]) == {'fp32': 3., 'bf16': 5.}
+
+
+def test_data_round_finds_identical_samples(tmp_path):
+    generate_h36m(str(tmp_path), frames=30, subactions=1,
+                  subjects=('S1', 'S9'), actions=('Walking', ))
+    cfg = Config.fromfile(str(REPO / 'configs' / 'crossformer_h36m_9f.py'))
+    stock, fast = B.bench_data(cfg, str(tmp_path) + '/', 1, 40)
+    assert stock['identical'] is None and fast['identical'] is True
+    assert stock['samples'] == fast['samples'] == 30 * 4
+    assert fast['speedup'] == pytest.approx(
+        fast['samples_per_s'] / stock['samples_per_s'])
+    assert 'FastHuman36mDataset' in B.data_table([stock, fast])
+    assert np.isfinite(fast['build_s'])
+
+
+def test_train_step_rows():
+    model = small_model().train()
+    g = torch.Generator().manual_seed(0)
+    batch = _batch(torch.randn(2, *SHAPE, generator=g),
+                   torch.randn(2, 17, 3, generator=g) * 0.1)
+    for d in batch['data_samples']:
+        d.gt_instance_labels.lifting_target_weight = torch.ones(1, 17)
+        d.set_metainfo(dict(target_root=np.zeros((1, 3), np.float32)))
+    rows = B.bench_train(model, batch, CPU, 1, 1e8, {'fp32': 1e11},
+                         bf16=False)
+    assert rows[0]['name'] == B.PLUGIN_FP32 and rows[0]['speedup'] == 1.0
+    assert all(r['batch'] == 2 and r['step_ms'] > 0 for r in rows)
+    assert B.train_table(rows, B.PLUGIN_FP32).count('\n') == 1 + len(rows)
