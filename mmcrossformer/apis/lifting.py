@@ -1,4 +1,6 @@
 # Copyright (c) mmcrossformer contributors. Licensed under Apache-2.0.
+# Over 400 lines: windows, batched and online lifting share the Lifter's
+# model, layout conversion and normalisation.
 """Lifting 2D keypoint sequences to 3D with a CrossFormer (or any
 ``PoseLifter`` whose backbone takes (B, F, J, C) windows).
 

@@ -1,4 +1,6 @@
 # Copyright (c) mmcrossformer contributors. Licensed under Apache-2.0.
+# Over 400 lines: the fast indexing, flip and packing replace the stock
+# dataset's together and must stay sample-identical to it.
 """A fast Human3.6M lifting dataset that yields exactly the samples of the
 stock MMPose pipeline.
 

@@ -1,3 +1,5 @@
+# Over 400 lines: the inference APIs end to end (windows, lifter, files,
+# tracking, the video demo) on one shared model fixture.
 """Inference: 2D -> 3D lifting of videos and keypoint files (issue 6).
 
 Random weights everywhere (nothing is downloaded): a tiny top-down 2D model

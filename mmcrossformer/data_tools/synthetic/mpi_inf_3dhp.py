@@ -1,4 +1,6 @@
 # Copyright (c) mmcrossformer contributors. Licensed under Apache-2.0.
+# Over 400 lines: one dataset's generator (body, motion, cameras, annotations),
+# whose parts serve nothing else.
 """A synthetic MPI-INF-3DHP in the preprocessed layout of MMPose 0.x, for
 smoke tests and demos of ``configs/crossformer_3dhp_9f.py`` (the real data
 needs a licence; see ``MpiInf3dhpDataset`` for the layout).

@@ -1,4 +1,6 @@
 # Copyright (c) mmcrossformer contributors. Licensed under Apache-2.0.
+# Over 400 lines: the backbone's layers stay in one file, to read beside the
+# paper.
 """CrossFormer backbone (Hassanin et al., "CrossFormer: Cross Spatio-Temporal
 Transformer for 3D Human Pose Estimation").
 
