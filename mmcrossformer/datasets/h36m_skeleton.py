@@ -2,13 +2,26 @@
 """The Human3.6M 17-joint skeleton, read once from MMPose's dataset meta
 (``configs/_base_/datasets/h36m.py``, the file ``Human36mDataset`` loads):
 every other module imports these names instead of repeating them."""
+import os.path as osp
 from typing import Dict, FrozenSet, Tuple
 
+import mmpose
 from mmpose.datasets import Human36mDataset
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 
+
+def _metainfo_source() -> dict:
+    """``Human36mDataset.METAINFO``, pointed at the copy installed with
+    MMPose when there is one (MMPose warns when it has to look it up)."""
+    installed = osp.join(
+        osp.dirname(mmpose.__file__), '.mim',
+        Human36mDataset.METAINFO['from_file'])
+    return dict(from_file=installed) if osp.isfile(installed) else \
+        Human36mDataset.METAINFO
+
+
 #: MMPose's parsed dataset meta of Human3.6M
-H36M_METAINFO: Dict = parse_pose_metainfo(Human36mDataset.METAINFO)
+H36M_METAINFO: Dict = parse_pose_metainfo(_metainfo_source())
 
 #: joint names in MMPose / VideoPose3D order ('root', 'right_hip', ...)
 H36M_KEYPOINTS: Tuple[str, ...] = tuple(

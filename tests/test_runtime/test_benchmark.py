@@ -67,12 +67,14 @@ def _batch(pred: torch.Tensor, target: torch.Tensor) -> dict:
 def test_accuracy_rows_are_the_hand_computed_errors():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(4, 3, 17, 2, generator=g)
+    x[:, 0, 0, 0] = torch.arange(4.)  # the sample's index, for the paths
     target = torch.randn(4, 17, 3, generator=g) * 0.1
     shift = torch.tensor([0.003, 0.004, 0.])  # 5 mm
-    paths = {
-        'exact': lambda inp: target.clone(),
-        'shifted': lambda inp: target + shift,
-    }
+
+    def exact(inp):
+        return target[inp[:, 0, 0, 0].long()]
+
+    paths = {'exact': exact, 'shifted': lambda inp: exact(inp) + shift}
     rows = B.bench_accuracy(paths, [_batch(x[:2], target[:2]),
                                     _batch(x[2:], target[2:])], CPU)
     exact, shifted = rows
