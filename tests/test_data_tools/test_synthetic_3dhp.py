@@ -53,8 +53,8 @@ def test_generator_layout_and_determinism(tmp_path):
         for k in (0, len(data['imgname']) - 1):
             cam = camera_of[video_name(data['imgname'][k])]
             np.testing.assert_allclose(
-                project_pinhole(data['S'][k, :, :3].astype(np.float64), cam['f'],
-                                cam['c']),
+                project_pinhole(data['S'][k, :, :3].astype(np.float64),
+                                cam['f'], cam['c']),
                 data['part'][k, :, :2],
                 rtol=1e-5)
         assert data['part'][..., 2].all() and (data['S'][..., 2] > 1).all()

@@ -99,8 +99,8 @@ def test_manifest_skips_only_identical_requests(tmp_path):
 
 def test_layout_matches_mmpose_preprocessing(data_root):
     n_actions = len(h36m_motions.ACTIONS)
-    for split, subjects in (('train', layout.TRAIN_SUBJECTS), ('test',
-                                                           layout.TEST_SUBJECTS)):
+    for split, subjects in (('train', layout.TRAIN_SUBJECTS),
+                            ('test', layout.TEST_SUBJECTS)):
         d = load_h36m_split(data_root, split)
         n = len(subjects) * n_actions * SUBACTIONS * FRAMES * 4
         assert set(d) == {'imgname', 'center', 'scale', 'part', 'S'}
@@ -147,8 +147,7 @@ def test_layout_matches_mmpose_preprocessing(data_root):
         distance = np.linalg.norm(cam['T'][:2])
         assert 4.0 < distance < 5.5 and 1.4 < cam['T'][2, 0] < 1.7
 
-    with open(data_root / layout.ANN_DIR / layout.FPS_DIR / 'joint3d_rel_stats.pkl',
-              'rb') as f:
+    with open(data_root / layout.stats_file('joint3d_rel_stats'), 'rb') as f:
         stats = pickle.load(f)
     assert set(stats) == {'mean', 'std'} and stats['mean'].shape == (16, 3)
 
@@ -165,7 +164,8 @@ def test_loads_through_stock_human36m_dataset(data_root, src):
         keypoint_2d_det_file=layout.det_file('test'),
         camera_param_file=layout.CAMERA_FILE,
         pipeline=[])
-    n_videos = len(layout.TEST_SUBJECTS) * len(h36m_motions.ACTIONS) * SUBACTIONS * 4
+    n_videos = len(layout.TEST_SUBJECTS) * len(
+        h36m_motions.ACTIONS) * SUBACTIONS * 4
     assert len(dataset) == n_videos * (FRAMES - SEQ_LEN + 1)
 
     cameras = load_h36m_cameras(data_root)
@@ -196,7 +196,9 @@ def test_part_is_the_projection_of_s(data_root):
             cam = cameras[(subject, cam_id)]
             X = d['S'][sel, :, :3]
             np.testing.assert_allclose(
-                project_pinhole(X, cam['f'], cam['c']), d['part'][sel, :, :2], atol=1e-9)
+                project_pinhole(X, cam['f'], cam['c']),
+                d['part'][sel, :, :2],
+                atol=1e-9)
             # MMPose's own camera model (float32) agrees to sub-pixel.
             uv = SimpleCamera(cam).camera_to_pixel(X.astype(np.float32))
             assert np.abs(uv[..., :2] - d['part'][sel, :, :2]).max() < 0.05
@@ -285,11 +287,13 @@ def test_actions_have_their_temporal_structure():
     for action in h36m_motions.ACTIONS:
         world = _simulate(action)
         feet_z[action] = world[:, [3, 6], 2]
-        np.testing.assert_allclose(feet_z[action].min(1), h36m_body.ANKLE_HEIGHT)
+        np.testing.assert_allclose(feet_z[action].min(1),
+                                   h36m_body.ANKLE_HEIGHT)
         assert np.all(world[:, 10, 2] > world[:, 0, 2])  # head above pelvis
 
     walk = _simulate('Walking')
-    step = np.linalg.norm(np.diff(walk[:, 0, :2], axis=0), axis=1) * h36m_motions.FPS
+    step = np.linalg.norm(
+        np.diff(walk[:, 0, :2], axis=0), axis=1) * h36m_motions.FPS
     assert 0.8 < step.mean() < 1.6  # m/s
     lift = walk[:, 3, 2] - walk[:, 3, 2].mean()  # right ankle height
     spectrum = np.abs(np.fft.rfft(lift))

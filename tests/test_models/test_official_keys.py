@@ -49,7 +49,8 @@ def test_plugin_to_released_to_plugin_is_the_identity():
 
 
 @pytest.mark.parametrize('official,plugin', [
-    ('Spatial_blocks.2.norm2.weight', 'backbone.spatial_blocks.2.norm3.weight'),
+    ('Spatial_blocks.2.norm2.weight',
+     'backbone.spatial_blocks.2.norm3.weight'),
     ('blocks1.0.norm3.bias', 'backbone.temporal_blocks.0.norm2.bias'),
     ('blocks1.3.gamma3', 'backbone.temporal_blocks.3.layer_scales.1'),
     ('Spatial_blocks.0.local_mp.gn.weight',

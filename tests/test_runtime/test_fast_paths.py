@@ -88,7 +88,8 @@ COMPILE_SCRIPT = textwrap.dedent('''
     import mmcrossformer
     from mmpose.utils import register_all_modules
     register_all_modules()
-    from tests.test_runtime.common import small_model, keypoints, reference_output
+    from tests.test_runtime.common import (small_model, keypoints,
+                                           reference_output)
     from mmcrossformer.runtime.fast_paths import build_fast_lifter
     model = small_model()
     x = keypoints(4)

@@ -14,8 +14,9 @@ What it measures, on the CPU and on a GPU when one is present:
 * the fp32 and bf16 matmul peaks of the device (a large matmul through
   ``torch.mm`` and, on the CPU, through oneDNN), the FLOP/s every row
   achieves and its share of the best peak of its dtype (FLOPs per sample
-  from :mod:`mmcrossformer.runtime.complexity`, attention products included; one
-  multiply-add = 2 FLOPs; a training step counts 3 forward passes);
+  from :mod:`mmcrossformer.runtime.complexity`, attention products
+  included; one multiply-add = 2 FLOPs; a training step counts 3 forward
+  passes);
 * inference throughput and latency at batch 1, 64 and 256 (``--batch-sizes``)
   of this plugin's fast paths (:mod:`mmcrossformer.runtime.fast_paths`:
   fp32 with oneDNN linear layers -- and with PyTorch's default MKL ones, to

@@ -49,7 +49,8 @@ ANKLE_HEIGHT = 0.08  # metres above the floor
 # --------------------------------------------------------------------- body
 @dataclass
 class Body3dhp:
-    """Segment lengths of the 3DHP skeleton in metres (left/right symmetric)."""
+    """Segment lengths of the 3DHP skeleton in metres (left/right
+    symmetric)."""
     pelvis_spine: float
     spine_neck: float
     neck_head: float
@@ -407,7 +408,9 @@ def generate_3dhp(out_dir: str,
     test, test_cams = synthesize_test(seed, test_frames, test_subjects,
                                       invalid_frac)
     for path, arrays in ((TRAIN_FILE, train), (TEST_FILE, test)):
-        save_npz(osp.join(out_dir, path), {k: arrays[k] for k in sorted(arrays)})
+        save_npz(
+            osp.join(out_dir, path), {k: arrays[k]
+                                      for k in sorted(arrays)})
     save_pickle(train_cams, osp.join(out_dir, TRAIN_CAMERA_FILE))
     save_pickle(test_cams, osp.join(out_dir, TEST_CAMERA_FILE))
     return dict(train=len(train['imgname']), test=len(test['imgname']))
