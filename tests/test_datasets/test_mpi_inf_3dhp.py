@@ -1,7 +1,6 @@
 """MPI-INF-3DHP: the dataset against small files written here, and the
 9-frame config training and evaluating on generated data."""
 import pickle
-import time
 
 import numpy as np
 import pytest
@@ -213,7 +212,6 @@ def test_dataset_meta_cameras_and_split(tiny_3dhp):
 # ------------------------------------------------------------------- config
 def test_config_trains_and_evaluates(tmp_path):
     from mmengine.runner import Runner
-    start = time.time()
     root = tmp_path / 'data'
     generate_3dhp(
         str(root), seed=0, train_frames=8, test_frames=10, cams=(0, ))
@@ -246,4 +244,3 @@ def test_config_trains_and_evaluates(tmp_path):
     assert 0 <= metrics['3DAUC'] <= metrics['3DPCK'] <= 100
     assert metrics['P-MPJPE'] <= metrics['MPJPE']
     assert list((tmp_path / 'work_dir').glob('best_MPJPE_iter_1.pth'))
-    assert time.time() - start < 60
