@@ -8,10 +8,14 @@ Runtime fast paths (:mod:`mmcrossformer.runtime`), data tools
 and the tools' helpers (:mod:`mmcrossformer.entrypoints`) are imported only
 when used.
 """
-from .datasets import *  # noqa: F401,F403
-from .engine import *  # noqa: F401,F403
-from .evaluation import *  # noqa: F401,F403
-from .models import *  # noqa: F401,F403
-from .visualization import *  # noqa: F401,F403
+from .env_check import check_xtcocotools
+
+check_xtcocotools()  # before MMPose's datasets import it
+
+from .datasets import *  # noqa: E402,F401,F403
+from .engine import *  # noqa: E402,F401,F403
+from .evaluation import *  # noqa: E402,F401,F403
+from .models import *  # noqa: E402,F401,F403
+from .visualization import *  # noqa: E402,F401,F403
 
 __version__ = '0.1.0'
