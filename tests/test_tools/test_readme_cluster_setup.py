@@ -25,7 +25,7 @@ import sys
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Dict, List, Set
+from typing import List, Set, Tuple
 
 import pytest
 from packaging.requirements import Requirement
@@ -55,22 +55,27 @@ def readme_cluster_lines() -> List[str]:
 
 
 def closure(names: List[str]) -> Set[str]:
-    """Installed distributions ``names`` and everything they require, in
-    the running (test) environment."""
+    """Installed distributions ``names`` and everything they require (with
+    the extras they are required with), in the running environment."""
     seen: Set[str] = set()
-    todo = list(names)
+    done: Set[Tuple[str, Tuple[str, ...]]] = set()
+    todo: List[Tuple[str, Tuple[str, ...]]] = [(n, ()) for n in names]
     while todo:
-        name = canonicalize_name(todo.pop())
-        if name in seen:
+        name, extras = todo.pop()
+        name = canonicalize_name(name)
+        if (name, extras) in done:
             continue
+        done.add((name, extras))
         try:
             dist = metadata.distribution(name)
         except metadata.PackageNotFoundError:
             continue  # an optional requirement that is not installed
         seen.add(name)
         for req in map(Requirement, dist.requires or []):
-            if req.marker is None or req.marker.evaluate({'extra': ''}):
-                todo.append(req.name)
+            if req.marker is None or any(
+                    req.marker.evaluate({'extra': e})
+                    for e in ('', ) + extras):
+                todo.append((req.name, tuple(sorted(req.extras))))
     return seen
 
 
