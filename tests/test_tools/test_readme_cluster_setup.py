@@ -83,7 +83,8 @@ def link_cluster_torch(dst: Path) -> List[str]:
     """Symbolic links in ``dst`` to the files of torch, torchvision and
     their requirements (top-level packages/modules and dist-info)."""
     dst.mkdir()
-    dists = sorted(closure(['torch', 'torchvision']))
+    # the venv has its own pip and setuptools
+    dists = sorted(closure(['torch', 'torchvision']) - {'pip', 'setuptools'})
     for name in dists:
         dist = metadata.distribution(name)
         site = Path(dist.locate_file(''))
@@ -122,7 +123,7 @@ def test_readme_cluster_setup_in_a_fresh_venv(tmp_path):
 
     start = time.time()
     # the repository as a user clones it (tracked-file types only)
-    src = tmp_path / 'mmcrossformer'
+    src = tmp_path / 'clone'
     shutil.copytree(
         REPO, src, ignore=shutil.ignore_patterns(
             '.venv', '.git', 'data', 'work_dirs', '__pycache__', '*.egg-info',
