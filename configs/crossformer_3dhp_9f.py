@@ -2,7 +2,7 @@
 # Table 3: 3DPCK, AUC, MPJPE). Model, recipe and pipeline are those of the
 # Human3.6M configs; what differs: the 3DHP skeleton (its pelvis, joint 14,
 # is the root of the targets), the dataset and the metrics. Data:
-# tools/dataset/preprocess_mpi_inf_3dhp.py of MMPose 0.x writes
+# tools/dataset_converters/preprocess_mpi_inf_3dhp.py of MMPose 1.3 writes
 # data/mpi_inf_3dhp/annotations/ (generate_synthetic_3dhp.py a synthetic
 # stand-in).
 _base_ = ['./_base_/crossformer_h36m.py']

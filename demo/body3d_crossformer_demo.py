@@ -18,7 +18,8 @@ Examples::
         --pose2d-config $P2D/rtmpose-m_8xb256-420e_coco-256x192.py \
         --pose2d-checkpoint rtmpose-m_coco.pth
 
-    # a COCO-style keypoint prediction file, no 2D model, online mode
+    # 2D predictions of MMPose's demo/inferencer_demo.py --pred-out-dir
+    # (or a COCO-style prediction file), no 2D model, online mode
     python demo/body3d_crossformer_demo.py configs/crossformer_h36m_81f.py \
         crossformer_81f.pth --kpt-file preds.json --kpt-layout coco \
         --img-size 1920 1080 --fps 50 --online --no-vis
@@ -65,8 +66,9 @@ def parse_args(argv=None):
         'the 2D model on, and the background of the visualisation)')
     src.add_argument(
         '--kpt-file',
-        help='2D keypoints instead of a 2D model: COCO-style prediction '
-        '.json or .npy (T, K, 2|3) / (T, P, K, 2|3) in pixels')
+        help='2D keypoints instead of a 2D model: the .json that MMPose\'s '
+        'demo/inferencer_demo.py --pred-out-dir writes, a COCO-style '
+        'prediction .json, or .npy (T, K, 2|3) / (T, P, K, 2|3) in pixels')
     src.add_argument(
         '--kpt-layout',
         default='coco',

@@ -9,9 +9,11 @@ Runtime fast paths (:mod:`mmcrossformer.runtime`), data tools
 read), inference APIs (:mod:`mmcrossformer.apis`) and the tools' helpers
 (:mod:`mmcrossformer.entrypoints`) are imported only when used.
 """
-from .version import __version__, check_dependencies  # noqa: F401
+from .version import (__version__, check_dependencies,  # noqa: F401
+                      check_xtcocotools)
 
 check_dependencies()
+check_xtcocotools()  # before MMPose's datasets import it
 
 from .datasets import *  # noqa: E402,F401,F403
 from .engine import *  # noqa: E402,F401,F403

@@ -1,6 +1,10 @@
 # Copyright (c) mmcrossformer contributors. Licensed under Apache-2.0.
-"""The package version and the import-time check of the versions of its
-OpenMMLab / PyTorch dependencies (the ranges of requirements/runtime.txt).
+"""The package version and the import-time checks of its dependencies:
+the versions of torch, mmengine, mmcv and mmpose (the ranges of
+requirements/runtime.txt; mmpose's is stated in the README because it is
+installed with ``--no-deps``) and an xtcocotools compiled against the
+installed numpy, each turning a cryptic failure deep inside MMPose into a
+message that says what to do.
 
 torch >= 2.5: the runtime fast paths register a ``torch.library.custom_op``
 and call ``torch.is_autocast_enabled(device_type)`` (2.4), the ONNX export
@@ -73,4 +77,40 @@ def check_dependencies() -> None:
         check_versions({name: module.__version__})
 
 
-__all__ = ['SUPPORTED', '__version__', 'check_dependencies', 'check_versions']
+XTCOCOTOOLS_BUILD = ('pip install "cython>=3" && pip install --force-reinstall '
+                     '--no-deps --no-binary xtcocotools --no-build-isolation '
+                     'xtcocotools')
+
+
+def check_xtcocotools() -> None:
+    """MMPose's datasets import ``xtcocotools``, a compiled extension that
+    must be built against the installed numpy: PyPI's xtcocotools wheels
+    are built against numpy 1 and fail under numpy 2 with "numpy.dtype size
+    changed, may indicate binary incompatibility".
+
+    Raises:
+        ImportError: xtcocotools is missing, or was compiled against
+            another numpy; the message gives the command that fixes it.
+    """
+    import numpy as np
+    try:
+        import xtcocotools.mask  # noqa: F401  (loads the compiled _mask)
+    except ModuleNotFoundError as e:
+        raise ImportError(
+            'mmcrossformer needs xtcocotools (MMPose imports it): install '
+            f'it, compiled against numpy {np.__version__}, with\n    '
+            f'{XTCOCOTOOLS_BUILD}') from e
+    except ValueError as e:
+        if 'binary incompatib' not in str(e):
+            raise
+        raise ImportError(
+            'xtcocotools was compiled against another numpy than the '
+            f'installed numpy {np.__version__} ({e}); PyPI\'s xtcocotools '
+            'wheels are built against numpy 1. Rebuild it against this '
+            f'numpy with\n    {XTCOCOTOOLS_BUILD}') from e
+
+
+__all__ = [
+    'SUPPORTED', '__version__', 'check_dependencies', 'check_versions',
+    'check_xtcocotools'
+]

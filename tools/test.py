@@ -2,8 +2,10 @@
 """Evaluate a checkpoint with MMPose's interface (MPJPE, P-MPJPE, N-MPJPE in
 millimetres, overall and per action).
 
-    python tools/test.py configs/crossformer_h36m_81f.py CHECKPOINT
+    python tools/test.py configs/crossformer_h36m_81f.py CHECKPOINT \
+        [--out metrics.json] [--dump predictions.pkl] [--show-dir vis]
     tools/dist_test.sh configs/crossformer_h36m_81f.py CHECKPOINT 2
+    GPUS=8 tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT
 """
 import argparse
 import os
@@ -25,8 +27,43 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
         '--out', help='dump the metrics to this json file as well')
+    parser.add_argument(
+        '--dump',
+        help='dump the predictions (with their ground truth and meta '
+        'information) to this pickle file for offline evaluation')
+    parser.add_argument(
+        '--show-dir',
+        help='draw the predicted 3D poses of the test samples over their '
+        'ground truth, one PNG per sample, into this folder')
+    parser.add_argument(
+        '--interval',
+        type=int,
+        default=1,
+        help='with --show-dir: draw every INTERVAL-th sample')
     add_runner_args(parser)
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.dump and not args.dump.endswith(('.pkl', '.pickle')):
+        parser.error(f'--dump {args.dump}: the file must end in .pkl')
+    return args
+
+
+def add_outputs(cfg, args: argparse.Namespace) -> None:
+    """``--dump``: mmengine's ``DumpResults`` after the metrics (as MMPose's
+    tools/test.py); ``--show-dir``: :class:`Pose3dVisualizationHook` as the
+    visualization hook."""
+    if args.dump:
+        evaluators = cfg.test_evaluator
+        if not isinstance(evaluators, (list, tuple)):
+            evaluators = [evaluators]
+        cfg.test_evaluator = [
+            *evaluators,
+            dict(type='DumpResults', out_file_path=args.dump)
+        ]
+    if args.show_dir:
+        cfg.default_hooks.visualization = dict(
+            type='Pose3dVisualizationHook',
+            out_dir=args.show_dir,
+            interval=args.interval)
 
 
 def main() -> int:
@@ -39,6 +76,7 @@ def main() -> int:
         print(f'error: {e}', file=sys.stderr)
         return 1
     cfg.load_from = args.checkpoint
+    add_outputs(cfg, args)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     if runner.rank == 0:

@@ -3,7 +3,9 @@
 and causal (online) lifting, keypoint file readers and result writers."""
 from .io import (FrameSource, KeypointFile, LiftResult,
                  load_coco_keypoints_json, load_keypoints_file,
-                 load_keypoints_npy, result_meta, save_json, save_npz)
+                 load_keypoints_json, load_keypoints_npy,
+                 load_mmpose_predictions_json, result_meta, save_json,
+                 save_npz)
 from .keypoints import (H36M_KEYPOINTS, H36M_SKELETON, KEYPOINT_LAYOUTS,
                         KeypointLayoutError, bbox_from_keypoints,
                         conversion_matrix, convert_keypoints, normalize_screen,
@@ -24,7 +26,8 @@ __all__ = [
     'bbox_from_keypoints', 'bbox_iou', 'conversion_matrix',
     'convert_keypoints', 'estimate_pose2d', 'fill_gaps', 'group_tracks',
     'iter_window_batches', 'latency_stats', 'load_coco_keypoints_json',
-    'load_keypoints_file', 'load_keypoints_npy', 'normalize_screen',
+    'load_keypoints_file', 'load_keypoints_json', 'load_keypoints_npy',
+    'load_mmpose_predictions_json', 'normalize_screen',
     'normalize_to_dataset_bbox', 'result_meta', 'save_json', 'save_npz',
     'target_index', 'window_indices', 'window_offsets'
 ]

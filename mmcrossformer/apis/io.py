@@ -1,6 +1,7 @@
 # Copyright (c) mmcrossformer contributors. Licensed under Apache-2.0.
 """Frame sources (video file, image folder), readers of 2D keypoint files
-(COCO-style prediction JSON, npy arrays) and writers of the lifted results
+(MMPose's inferencer prediction JSON, COCO-style prediction JSON, npy
+arrays) and writers of the lifted results
 (JSON, npz)."""
 import json
 import os
@@ -99,12 +100,9 @@ def _observed(kpts: np.ndarray) -> bool:
                 and np.abs(np.where(finite[..., None], xy, 0)).sum() > 0)
 
 
-def load_coco_keypoints_json(path: str) -> KeypointFile:
-    """A COCO-style keypoint prediction list ``[{image_id, category_id,
-    keypoints: [x1, y1, s1, ...], score, [bbox xywh], [track_id]}, ...]``
-    (``{"annotations": [...]}`` also accepted). Frames: integer image ids
-    map to ``image_id - min(image_id)`` (frames without people stay empty);
-    other ids are sorted."""
+def _read_json_list(path: str) -> list:
+    """The non-empty list a keypoint JSON file holds (a COCO-style
+    ``{"annotations": [...]}`` / ``{"predictions": [...]}`` is unwrapped)."""
     with open(path) as f:
         data = json.load(f)
     if isinstance(data, dict):
@@ -112,6 +110,19 @@ def load_coco_keypoints_json(path: str) -> KeypointFile:
     if not isinstance(data, list) or not data:
         raise ValueError(f'{path}: expected a non-empty list of keypoint '
                          'predictions')
+    return data
+
+
+def load_coco_keypoints_json(path: str) -> KeypointFile:
+    """A COCO-style keypoint prediction list ``[{image_id, category_id,
+    keypoints: [x1, y1, s1, ...], score, [bbox xywh], [track_id]}, ...]``
+    (``{"annotations": [...]}`` also accepted). Frames: integer image ids
+    map to ``image_id - min(image_id)`` (frames without people stay empty);
+    other ids are sorted."""
+    return _coco_predictions(_read_json_list(path), path)
+
+
+def _coco_predictions(data: list, path: str) -> KeypointFile:
     ids = [d['image_id'] for d in data]
     if all(isinstance(i, int) for i in ids):
         base = min(ids)
@@ -144,6 +155,84 @@ def load_coco_keypoints_json(path: str) -> KeypointFile:
     return KeypointFile(frames, num_kpts, tracked, names)
 
 
+def load_mmpose_predictions_json(path: str) -> KeypointFile:
+    """The prediction file of MMPose's inferencers
+    (``demo/inferencer_demo.py --pred-out-dir``, ``MMPoseInferencer(...,
+    pred_out_dir=...)``): for a video ``[{"frame_id": t, "instances":
+    [inst, ...]}, ...]``, for an image ``[inst, ...]`` (one frame). Each
+    ``inst`` is ``{"keypoints": [[x, y], ...] (K, 2), "keypoint_scores":
+    [s, ...] (K, ), "bbox": [[x1, y1, x2, y2]], "bbox_score": s}`` as
+    ``mmpose.structures.split_instances`` writes it (``bbox`` and
+    ``bbox_score`` optional; instances that all carry ``track_id`` are
+    taken as tracked).
+
+    Raises:
+        ValueError: 3D keypoints, instances with different keypoint
+            counts, or keypoints and scores of different lengths.
+    """
+    return _mmpose_predictions(_read_json_list(path), path)
+
+
+def _mmpose_predictions(data: list, path: str) -> KeypointFile:
+    if 'instances' in data[0]:  # a video: one entry per frame
+        ids = [int(d['frame_id']) for d in data]
+        frames: List[List[PoseInstance]] = [[] for _ in range(max(ids) + 1)]
+        entries = [(t, d['instances']) for t, d in zip(ids, data)]
+    else:  # one image
+        frames, entries = [[]], [(0, data)]
+    insts = [inst for _, frame in entries for inst in frame]
+    tracked = bool(insts) and all('track_id' in i for i in insts)
+    num_kpts = None
+    for t, frame in entries:
+        for inst in frame:
+            xy = np.asarray(inst['keypoints'], np.float32)
+            scores = np.asarray(inst['keypoint_scores'], np.float32)
+            if xy.ndim != 2 or xy.shape[1] != 2:
+                raise ValueError(
+                    f'{path}: frame {t}: "keypoints" must be (K, 2) pixel '
+                    f'coordinates, got shape {xy.shape}'
+                    + (' (3D predictions: give the 2D ones)'
+                       if xy.ndim == 2 and xy.shape[1] == 3 else ''))
+            if scores.shape != (len(xy), ):
+                raise ValueError(
+                    f'{path}: frame {t}: {len(xy)} keypoints but '
+                    f'{scores.size} keypoint_scores')
+            if num_kpts is None:
+                num_kpts = len(xy)
+            elif len(xy) != num_kpts:
+                raise ValueError(f'{path}: instances with {num_kpts} and '
+                                 f'{len(xy)} keypoints')
+            bbox = inst.get('bbox')
+            bbox = None if bbox is None else np.asarray(
+                bbox, np.float32).reshape(-1)[:4]
+            frames[t].append(
+                PoseInstance(
+                    np.concatenate([xy, scores[:, None]], -1), bbox,
+                    float(inst.get('bbox_score', scores.mean())),
+                    int(inst['track_id']) if tracked else -1))
+    if num_kpts is None:
+        raise ValueError(f'{path}: no person in any frame')
+    return KeypointFile(frames, num_kpts, tracked,
+                        list(range(len(frames))))
+
+
+def load_keypoints_json(path: str) -> KeypointFile:
+    """MMPose's inferencer predictions (entries with ``frame_id`` /
+    ``keypoint_scores``, see :func:`load_mmpose_predictions_json`) or a
+    COCO-style prediction list (entries with ``image_id``)."""
+    data = _read_json_list(path)
+    first = data[0] if isinstance(data[0], dict) else {}
+    if 'instances' in first or 'keypoint_scores' in first:
+        return _mmpose_predictions(data, path)
+    if 'image_id' in first:
+        return _coco_predictions(data, path)
+    raise ValueError(
+        f'{path}: neither MMPose inferencer predictions (a list of '
+        '{"frame_id", "instances"} or of {"keypoints", "keypoint_scores"}) '
+        'nor a COCO-style prediction list ({"image_id", "keypoints", ...}); '
+        f'the first entry has keys {sorted(first)}')
+
+
 def load_keypoints_npy(path: str, default_score: float = 1.) -> KeypointFile:
     """An array (T, K, 2|3) (one person) or (T, P, K, 2|3) (P people, slot p
     = track p) of pixel keypoints; all-NaN or all-zero slots are absent."""
@@ -170,7 +259,8 @@ def load_keypoints_npy(path: str, default_score: float = 1.) -> KeypointFile:
 
 
 def load_keypoints_file(path: str) -> KeypointFile:
-    """Dispatch on the extension: ``.json`` (COCO style) or ``.npy``.
+    """Dispatch on the extension: ``.json`` (MMPose inferencer predictions
+    or COCO style, see :func:`load_keypoints_json`) or ``.npy``.
 
     Raises:
         FileNotFoundError: no such file.
@@ -178,10 +268,12 @@ def load_keypoints_file(path: str) -> KeypointFile:
             naming it.
     """
     ext = osp.splitext(path)[1].lower()
-    readers = {'.json': load_coco_keypoints_json, '.npy': load_keypoints_npy}
+    readers = {'.json': load_keypoints_json, '.npy': load_keypoints_npy}
     if ext not in readers:
-        raise ValueError(f'{path}: unsupported keypoint file (use a '
-                         'COCO-style .json prediction list or an .npy array)')
+        raise ValueError(f'{path}: unsupported keypoint file (use the .json '
+                         "that MMPose's inferencer writes with --pred-out-dir, "
+                         'a COCO-style .json prediction list or an .npy '
+                         'array)')
     if not osp.isfile(path):
         raise FileNotFoundError(f'keypoint file {path} does not exist')
     if osp.getsize(path) == 0:
@@ -322,6 +414,7 @@ def save_npz(result: LiftResult, path: str, meta: dict) -> None:
 
 __all__ = [
     'FrameSource', 'KeypointFile', 'LiftResult', 'load_coco_keypoints_json',
-    'load_keypoints_file', 'load_keypoints_npy', 'result_meta', 'save_json',
+    'load_keypoints_file', 'load_keypoints_json', 'load_keypoints_npy',
+    'load_mmpose_predictions_json', 'result_meta', 'save_json',
     'save_npz'
 ]

@@ -22,6 +22,8 @@ from mmpose.apis import init_model  # noqa: E402
 from mmpose.registry import DATASETS  # noqa: E402
 from mmpose.utils import register_all_modules  # noqa: E402
 
+from mmcrossformer.visualization.pose3d_plot import draw_pose3d  # noqa: E402
+
 
 def pick_samples(dataset, per_action: int, max_actions: int) -> list:
     """Indices of ``per_action`` evenly spaced samples of each action."""
@@ -36,13 +38,6 @@ def pick_samples(dataset, per_action: int, max_actions: int) -> list:
         picked += [indices[int(i)] for i in np.linspace(
             len(indices) * 0.2, len(indices) * 0.8, per_action)]
     return picked
-
-
-def draw(ax, pose: np.ndarray, links, color: str, label: str) -> None:
-    # camera frame: x right, y down, z forward -> plot (x, z, -y)
-    for i, (a, b) in enumerate(links):
-        ax.plot(pose[[a, b], 0], pose[[a, b], 2], -pose[[a, b], 1],
-                color=color, lw=2, label=label if i == 0 else None)
 
 
 def main() -> None:
@@ -70,8 +65,8 @@ def main() -> None:
         gt, pred = gt - gt[:1], pred - pred[:1]
         errors.append(np.linalg.norm(gt - pred, axis=-1).mean() * 1000)
         ax = fig.add_subplot(1, len(results), k + 1, projection='3d')
-        draw(ax, gt, links, 'tab:green', 'ground truth')
-        draw(ax, pred, links, 'tab:red', 'CrossFormer')
+        draw_pose3d(ax, gt, links, 'tab:green', 'ground truth')
+        draw_pose3d(ax, pred, links, 'tab:red', 'CrossFormer')
         name = os.path.basename(
             dataset.get_data_info(idx)['target_img_path'][0])
         ax.set_title(f'{name.split(".")[0]}\n{errors[-1]:.0f} mm', fontsize=8)
