@@ -69,22 +69,26 @@ def test_accuracy_rows_are_the_hand_computed_errors():
     x = torch.randn(4, 3, 17, 2, generator=g)
     x[:, 0, 0, 0] = torch.arange(4.)  # the sample's index, for the paths
     target = torch.randn(4, 17, 3, generator=g) * 0.1
-    shift = torch.tensor([0.003, 0.004, 0.])  # 5 mm
+    up = torch.tensor([0., 0., 0.012])  # the reference path: 12 mm off
+    shift = torch.tensor([0.003, 0.004, 0.])  # the other: 5 mm from it
 
-    def exact(inp):
-        return target[inp[:, 0, 0, 0].long()]
+    def reference(inp):
+        return target[inp[:, 0, 0, 0].long()] + up
 
-    paths = {'exact': exact, 'shifted': lambda inp: exact(inp) + shift}
+    paths = {'reference': reference,
+             'shifted': lambda inp: reference(inp) + shift}
     rows = B.bench_accuracy(paths, [_batch(x[:2], target[:2]),
                                     _batch(x[2:], target[2:])], CPU)
-    exact, shifted = rows
-    assert exact['windows'] == 4 and exact['mpjpe_mm'] == pytest.approx(0)
-    assert shifted['mpjpe_mm'] == pytest.approx(5.0, rel=1e-5)
-    assert shifted['gap_mm'] == pytest.approx(5.0, rel=1e-5)
-    assert shifted['mean_deviation_mm'] == pytest.approx(5.0, rel=1e-5)
-    assert shifted['max_deviation_mm'] == pytest.approx(5.0, rel=1e-5)
+    ref, shifted = rows
+    assert ref['windows'] == 4
+    assert ref['mpjpe_mm'] == pytest.approx(12.0, rel=1e-4)
+    assert ref['gap_mm'] == 0 and ref['max_deviation_mm'] == 0
+    assert shifted['mpjpe_mm'] == pytest.approx(13.0, rel=1e-4)  # 5-12-13
+    assert shifted['gap_mm'] == pytest.approx(1.0, rel=1e-4)
+    assert shifted['mean_deviation_mm'] == pytest.approx(5.0, rel=1e-4)
+    assert shifted['max_deviation_mm'] == pytest.approx(5.0, rel=1e-4)
     table = B.accuracy_table(rows)
-    assert '| shifted | 5.00 | +5.000 | 5.000 | 5.00 |' in table
+    assert '| shifted | 13.00 | +1.000 | 5.000 | 5.00 |' in table
 
 
 def test_matmul_rows_and_peaks():
