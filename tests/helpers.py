@@ -115,3 +115,23 @@ def pickle_globals(path) -> set:
         elif op.name == 'STACK_GLOBAL':
             names.add('.'.join(strings[-2:]))
     return names
+
+
+def run_script(script: str, argv: List[str]) -> int:
+    """Run ``REPO/script`` as ``__main__`` in this process (no interpreter
+    start-up and imports, unlike :func:`run_tool`) with ``argv``. Returns
+    its exit status; a ``sys.exit('message')`` is printed to stderr as the
+    interpreter would."""
+    import runpy
+    saved = sys.argv
+    sys.argv = [str(REPO / script), *argv]
+    try:
+        runpy.run_path(str(REPO / script), run_name='__main__')
+    except SystemExit as e:
+        if isinstance(e.code, str):
+            print(e.code, file=sys.stderr)
+            return 1
+        return e.code or 0
+    finally:
+        sys.argv = saved
+    return 0

@@ -12,7 +12,7 @@ from mmengine.runner import CheckpointLoader, load_checkpoint
 from mmcrossformer.engine.safe_load import (SAFE_GLOBALS,
                                             UnsafeCheckpointError, safe_load)
 
-from ..helpers import REPO, pickle_globals, run_tool
+from ..helpers import REPO, pickle_globals, run_script, run_tool
 
 DEMO = REPO / 'demo/body3d_crossformer_demo.py'
 CONVERTER = 'tools/model_converters/crossformer_official_to_mmpose.py'
@@ -134,13 +134,11 @@ def test_demo_refuses_a_pickled_callable(trained_lifter, evil_checkpoint,
     assert_refused(str(e.value), marker)
 
 
-def test_converter_refuses_a_pickled_callable(tmp_path):
+def test_converter_refuses_a_pickled_callable(tmp_path, capsys):
     marker = tmp_path / 'MARKER'
     src = tmp_path / 'released.bin'
     torch.save(dict(epoch=1, random_state=Exploit(marker),
                     model_pos={'module.head.1.bias': torch.zeros(51)}), src)
-    proc = run_tool([CONVERTER, str(src), str(tmp_path / 'out.pth')],
-                    check=False)
-    assert proc.returncode != 0
-    assert_refused(proc.stderr, marker)
+    assert run_script(CONVERTER, [str(src), str(tmp_path / 'out.pth')]) != 0
+    assert_refused(capsys.readouterr().err, marker)
     assert not (tmp_path / 'out.pth').exists()

@@ -93,8 +93,8 @@ def main() -> None:
     layout = {k: (list(v.shape), str(v.dtype).replace('torch.', ''))
               for k, v in state.items()}
     weights = released_random_weights(layout)
+    model.double().eval()  # float64 before loading: no rounding to float32
     model.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()})
-    model.double().eval()
 
     inputs = golden_inputs()
     with torch.no_grad():
