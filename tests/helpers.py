@@ -102,7 +102,8 @@ def train_tiny_lifter(tmp: Path) -> Tuple[Path, Path]:
 
 
 def pickle_globals(path) -> set:
-    """The GLOBAL / STACK_GLOBAL names in the pickle of a torch file."""
+    """The GLOBAL / STACK_GLOBAL names in the pickle of a torch file
+    (Python 2's ``__builtin__`` read as ``builtins``, as unpicklers do)."""
     with zipfile.ZipFile(path) as archive:
         pkl = next(n for n in archive.namelist() if n.endswith('data.pkl'))
         data = archive.read(pkl)
@@ -114,7 +115,7 @@ def pickle_globals(path) -> set:
             strings.append(arg)
         elif op.name == 'STACK_GLOBAL':
             names.add('.'.join(strings[-2:]))
-    return names
+    return {n.replace('__builtin__.', 'builtins.') for n in names}
 
 
 def run_script(script: str, argv: List[str]) -> int:

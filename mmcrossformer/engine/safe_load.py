@@ -19,7 +19,6 @@ from typing import Any, Callable, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
-from mmengine.config import ConfigDict
 from mmengine.logging import HistoryBuffer
 from mmengine.runner import CheckpointLoader
 from numpy.random import _pickle as np_random_pickle
@@ -28,17 +27,46 @@ _NP_MULTIARRAY = np._core.multiarray if hasattr(
     np, '_core') else np.core.multiarray
 
 
+#: dtypes of the numpy arrays and scalars in checkpoints: ``uint32`` (numpy
+#: generator states), ``float64`` (message-hub scalars), ``float32``,
+#: ``int64`` and ``uint8`` (``dataset_meta`` arrays)
+NUMPY_DTYPES = (np.uint8, np.uint32, np.int64, np.float32, np.float64)
+
+
 def _numpy_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
-    """numpy arrays, scalars and their dtypes, under the module names of
-    numpy 2 (``numpy._core``) and numpy 1 (``numpy.core``)."""
+    """numpy arrays and scalars, under the module names of numpy 2
+    (``numpy._core``) and numpy 1 (``numpy.core``), and the dtypes they hold
+    in checkpoints (:data:`NUMPY_DTYPES`)."""
     out = []
     for name in ('_reconstruct', 'scalar'):
         func = getattr(_NP_MULTIARRAY, name)
         out += [(func, f'numpy.core.multiarray.{name}'),
                 (func, f'numpy._core.multiarray.{name}')]
-    dtypes = (np.float16, np.float32, np.float64, np.int32, np.int64,
-              np.uint8, np.uint32, np.bool_)
-    return out + [np.ndarray, np.dtype] + [type(np.dtype(t)) for t in dtypes]
+    return out + [np.ndarray, np.dtype
+                  ] + [type(np.dtype(t)) for t in NUMPY_DTYPES]
+
+
+
+
+class UnsafeCheckpointError(ValueError):
+    """The checkpoint references globals outside :data:`SAFE_GLOBALS`."""
+
+
+def _empty_bytes() -> bytes:
+    """Stands in for ``bytes``: pickle protocol 2 writes ``b''`` as
+    ``bytes()`` (empty numpy arrays); any other call is refused."""
+    return b''
+
+
+def _history_buffer_statistic(cls: type, name: str) -> Callable:
+    """Stands in for ``getattr``: mmengine's :class:`HistoryBuffer` pickles
+    its statistics methods as ``getattr(HistoryBuffer, 'mean')`` etc.; any
+    other lookup is refused."""
+    if cls is HistoryBuffer and name in ('min', 'max', 'current', 'mean'):
+        return getattr(HistoryBuffer, name)
+    raise UnsafeCheckpointError(
+        f'it calls getattr({cls!r}, {name!r}); only the statistics methods '
+        'of mmengine\'s HistoryBuffer may be looked up')
 
 
 #: Everything a checkpoint may reference besides tensors and builtins:
@@ -47,8 +75,9 @@ def _numpy_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
 #:   ``dataset_meta`` arrays such as ``flip_indices`` / ``sigmas``) and
 #:   :class:`~mmcrossformer.engine.RandomStateHook` (``np.random.get_state()``
 #:   holds a ``uint32`` array);
-#: * mmengine's :class:`HistoryBuffer` (message-hub scalars) and
-#:   :class:`ConfigDict` (``dataset_meta`` read from configs);
+#: * mmengine's :class:`HistoryBuffer` (message-hub scalars), with
+#:   ``getattr`` and ``bytes`` restricted to what its pickle uses
+#:   (:func:`_history_buffer_statistic`, :func:`_empty_bytes`);
 #: * numpy's ``RandomState`` reconstruction, which the authors' released files
 #:   hold in ``random_state`` (``run_crossformer.py`` saves the generator
 #:   object itself): ``numpy.random._pickle.__randomstate_ctor`` with the
@@ -56,7 +85,8 @@ def _numpy_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
 SAFE_GLOBALS: List[Union[Callable, Tuple[Callable, str]]] = [
     *_numpy_globals(),
     HistoryBuffer,
-    ConfigDict,
+    (_history_buffer_statistic, 'builtins.getattr'),
+    (_empty_bytes, 'builtins.bytes'),
     (getattr(np_random_pickle, '__randomstate_ctor'),
      'numpy.random._pickle.__randomstate_ctor'),
     (getattr(np_random_pickle, '__bit_generator_ctor'),
@@ -64,10 +94,6 @@ SAFE_GLOBALS: List[Union[Callable, Tuple[Callable, str]]] = [
     np.random.RandomState,
     np.random.MT19937,
 ]
-
-
-class UnsafeCheckpointError(ValueError):
-    """The checkpoint references globals outside :data:`SAFE_GLOBALS`."""
 
 
 def safe_load(f: str,
@@ -92,6 +118,8 @@ def safe_load(f: str,
                 'states, numpy arrays, mmengine message hub, numpy '
                 'RandomState). Such a file could run any code while loading; '
                 'nothing in it was run.') from None
+        except UnsafeCheckpointError as e:
+            raise UnsafeCheckpointError(f'refusing to load {f}: {e}') from None
 
 
 def _offending_globals(f: str, error: Exception) -> str:
