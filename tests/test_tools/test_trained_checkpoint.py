@@ -17,8 +17,9 @@ def test_tools_test_evaluates_the_trained_weights(trained_lifter, tmp_path):
     metrics = {}
     for epoch in (1, 2):
         out = tmp_path / f'epoch_{epoch}.json'
-        run_tool(['tools/test.py', str(cfg), str(work_dir / f'epoch_{epoch}.pth'),
-                  '--work-dir', str(tmp_path / 'wd'), '--out', str(out)])
+        run_tool(['tools/test.py', str(cfg),
+                  str(work_dir / f'epoch_{epoch}.pth'), '--work-dir',
+                  str(tmp_path / 'wd'), '--out', str(out)])
         metrics[epoch] = read_json(out)
     # the checkpoints' own weights are evaluated: the two epochs differ and
     # the second equals what the training run validated with

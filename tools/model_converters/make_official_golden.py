@@ -3,7 +3,8 @@
 tests/test_models/test_official_golden.py.
 
     python tools/model_converters/make_official_golden.py \
-        CrossFormer/common/model_crossformer.py tests/fixtures/official_golden.npz
+        CrossFormer/common/model_crossformer.py \
+        tests/fixtures/official_golden.npz
 
 Builds ``PoseTransformer`` of the given ``model_crossformer.py`` (the
 authors' file; it needs ``timm`` and ``einops``) exactly as their
