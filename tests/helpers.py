@@ -1,11 +1,14 @@
 """Shared test helpers."""
+import io
 import json
 import os
 import pickle
+import pickletools
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -65,3 +68,71 @@ def load_h36m_split(root: Path, split: str) -> dict:
 def load_h36m_cameras(root: Path) -> dict:
     with open(root / 'annotation_body3d' / 'cameras.pkl', 'rb') as f:
         return pickle.load(f)
+
+
+#: The smallest CrossFormer of ``configs/crossformer_h36m_9f.py`` (9 frames,
+#: 8 channels per joint, one layer each), as ``--cfg-options``.
+TINY_LIFTER = {
+    'model.backbone.embed_dim': 8,
+    'model.backbone.depth': 1,
+    'model.backbone.num_heads': 2,
+    'model.head.in_channels': 17 * 8,
+}
+
+
+def train_tiny_lifter(tmp: Path) -> Tuple[Path, Path]:
+    """Train the :data:`TINY_LIFTER` CrossFormer for two epochs with
+    ``tools/train.py`` on a small synthetic Human3.6M; its checkpoints hold
+    the message hub, the optimizer and :class:`RandomStateHook`'s state.
+    Returns the config and the work dir (``epoch_1.pth``, ``epoch_2.pth``).
+    """
+    from mmcrossformer.data_tools.synthetic.h36m import generate_h36m
+    data_root = tmp / 'h36m'
+    generate_h36m(str(data_root), frames=40, subactions=1,
+                  actions=('Walking', 'Purchases'))
+    cfg = tiny_config(
+        tmp / 'tiny.py', data_root,
+        model='dict(backbone=dict(depth=1, embed_dim=8, num_heads=2, '
+        'drop_path_rate=0.1), head=dict(in_channels=136))',
+        train_cfg='dict(max_epochs=2, val_interval=2)')
+    work_dir = tmp / 'work_dir'
+    run_tool(['tools/train.py', str(cfg), '--work-dir', str(work_dir),
+              '--deterministic'])
+    return cfg, work_dir
+
+
+def pickle_globals(path) -> set:
+    """The GLOBAL / STACK_GLOBAL names in the pickle of a torch file
+    (Python 2's ``__builtin__`` read as ``builtins``, as unpicklers do)."""
+    with zipfile.ZipFile(path) as archive:
+        pkl = next(n for n in archive.namelist() if n.endswith('data.pkl'))
+        data = archive.read(pkl)
+    names, strings = set(), []
+    for op, arg, _ in pickletools.genops(io.BytesIO(data)):
+        if op.name == 'GLOBAL':
+            names.add(arg.replace(' ', '.'))
+        elif op.name in ('SHORT_BINUNICODE', 'BINUNICODE', 'UNICODE'):
+            strings.append(arg)
+        elif op.name == 'STACK_GLOBAL':
+            names.add('.'.join(strings[-2:]))
+    return {n.replace('__builtin__.', 'builtins.') for n in names}
+
+
+def run_script(script: str, argv: List[str]) -> int:
+    """Run ``REPO/script`` as ``__main__`` in this process (no interpreter
+    start-up and imports, unlike :func:`run_tool`) with ``argv``. Returns
+    its exit status; a ``sys.exit('message')`` is printed to stderr as the
+    interpreter would."""
+    import runpy
+    saved = sys.argv
+    sys.argv = [str(REPO / script), *argv]
+    try:
+        runpy.run_path(str(REPO / script), run_name='__main__')
+    except SystemExit as e:
+        if isinstance(e.code, str):
+            print(e.code, file=sys.stderr)
+            return 1
+        return e.code or 0
+    finally:
+        sys.argv = saved
+    return 0

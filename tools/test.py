@@ -8,17 +8,15 @@ millimetres, overall and per action).
     GPUS=8 tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT
 """
 import argparse
-import os
 import sys
 
-os.environ.setdefault('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+from mmengine.runner import Runner
 
-from mmengine.runner import Runner  # noqa: E402
-
-from mmcrossformer.engine import check_checkpoint  # noqa: E402
-from mmcrossformer.entrypoints import (add_runner_args,  # noqa: E402
-                                       format_metrics, load_runner_cfg,
-                                       prepare_runner_cfg)
+# importing mmcrossformer makes mmengine load checkpoints with
+# weights_only=True: mmcrossformer/engine/safe_load.py
+from mmcrossformer.engine import check_checkpoint
+from mmcrossformer.entrypoints import (add_runner_args, format_metrics,
+                                       load_runner_cfg, prepare_runner_cfg)
 
 
 def parse_args() -> argparse.Namespace:

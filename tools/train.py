@@ -5,20 +5,15 @@
     tools/dist_train.sh configs/crossformer_h36m_81f.py 2
 """
 import argparse
-import os
 import sys
 
-# Checkpoints hold the optimizer, message hub and numpy state besides the
-# weights; torch >= 2.6 loads with weights_only=True by default, which refuses
-# them when resuming. Our own checkpoints are trusted.
-os.environ.setdefault('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
+from mmengine.runner import Runner
 
-from mmengine.runner import Runner  # noqa: E402
-
-from mmcrossformer.engine import (check_checkpoint,  # noqa: E402
-                                  find_resumable_checkpoint)
-from mmcrossformer.entrypoints import (add_runner_args,  # noqa: E402
-                                       load_runner_cfg, prepare_runner_cfg)
+# importing mmcrossformer makes mmengine load checkpoints (resume, load_from)
+# with weights_only=True: mmcrossformer/engine/safe_load.py
+from mmcrossformer.engine import check_checkpoint, find_resumable_checkpoint
+from mmcrossformer.entrypoints import (add_runner_args, load_runner_cfg,
+                                       prepare_runner_cfg)
 
 
 def parse_args() -> argparse.Namespace:

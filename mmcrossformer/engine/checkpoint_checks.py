@@ -4,11 +4,11 @@
 import os.path as osp
 from typing import Optional
 
-import torch
 from mmengine.config import ConfigDict
 
 from ..models.official import CONVERT_HINT, is_official_state_dict
 from .checkpoint_io import is_readable_checkpoint
+from .safe_load import safe_load
 
 
 def _state_dict(ckpt) -> dict:
@@ -24,14 +24,14 @@ def check_checkpoint(path: str, model_cfg: Optional[ConfigDict] = None) -> None:
     MMPose checkpoint of the model ``model_cfg`` builds: missing, truncated,
     a released CrossFormer file that needs conversion first, or weights of
     another architecture (missing, unexpected or differently shaped
-    tensors)."""
+    tensors), or a file that references objects outside the allow-list of
+    :mod:`.safe_load` (:class:`UnsafeCheckpointError`, a ValueError)."""
     if not osp.isfile(path):
         raise ValueError(f'checkpoint {path} does not exist')
     if not is_readable_checkpoint(path):
         raise ValueError(f'checkpoint {path} is truncated or damaged (not a '
                          'complete torch zip archive)')
-    state_dict = _state_dict(
-        torch.load(path, map_location='cpu', weights_only=False, mmap=True))
+    state_dict = _state_dict(safe_load(path, map_location='cpu', mmap=True))
     if is_official_state_dict(state_dict):
         raise ValueError(f'{path} is a released CrossFormer checkpoint in the '
                          f'authors\' layout; {CONVERT_HINT}')

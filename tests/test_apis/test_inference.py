@@ -2,9 +2,12 @@
 # tracking, the video demo) on one shared model fixture.
 """Inference: 2D -> 3D lifting of videos and keypoint files (issue 6).
 
-Random weights everywhere (nothing is downloaded): a tiny top-down 2D model
-built from a dict, CrossFormer 9-frame configs shrunk through cfg options,
-frames drawn with OpenCV (stick figures on a plain background).
+Nothing is downloaded: a tiny top-down 2D model built from a dict (random
+weights), a CrossFormer 9-frame config shrunk through cfg options whose
+weights come from a checkpoint that tools/train.py wrote (``trained_lifter``
+in tests/conftest.py: message hub, optimizer and random states included,
+loaded with weights_only=True), frames drawn with OpenCV (stick figures on
+a plain background).
 """
 import json
 import math
@@ -27,16 +30,11 @@ from mmcrossformer.apis.keypoints import COCO_SKELETON, conversion_matrix
 from mmpose.apis import convert_keypoint_definition
 from mmpose.structures import PoseDataSample
 
-from ..helpers import REPO
+from mmcrossformer.engine import safe_load
+
+from ..helpers import REPO, TINY_LIFTER as TINY
 
 CFG_9F = str(REPO / 'configs/crossformer_h36m_9f.py')
-# the smallest CrossFormer: 9 frames, 8 channels per joint, one layer each
-TINY = {
-    'model.backbone.embed_dim': 8,
-    'model.backbone.depth': 1,
-    'model.backbone.num_heads': 2,
-    'model.head.in_channels': 17 * 8,
-}
 DEMO = REPO / 'demo/body3d_crossformer_demo.py'
 
 # COCO-17 stick figure, offsets from the hip centre in units of its height
@@ -131,11 +129,24 @@ def pose2d_cfg(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope='module')
-def lifter() -> Lifter:
-    torch.manual_seed(0)
-    with pytest.warns(UserWarning, match='random'):
-        lifter = Lifter.from_config(CFG_9F, cfg_options=dict(TINY))
-    lifter.model.init_weights()
+def checkpoint(trained_lifter) -> str:
+    """A tools/train.py checkpoint of the ``TINY`` CrossFormer."""
+    return str(trained_lifter[1] / 'epoch_2.pth')
+
+
+def assert_trained_weights(model: torch.nn.Module, checkpoint: str) -> None:
+    """``model`` holds exactly the weights of ``checkpoint``."""
+    state_dict = safe_load(checkpoint, map_location='cpu')['state_dict']
+    ours = model.state_dict()
+    assert set(ours) == set(state_dict)
+    for key, value in state_dict.items():
+        assert torch.equal(ours[key].cpu(), value), key
+
+
+@pytest.fixture(scope='module')
+def lifter(checkpoint) -> Lifter:
+    lifter = Lifter.from_config(CFG_9F, checkpoint, cfg_options=dict(TINY))
+    assert_trained_weights(lifter.model, checkpoint)
     return lifter
 
 
@@ -480,18 +491,18 @@ def test_keypoint_file_readers(tmp_path):
 
 
 # ------------------------------------------------------------ demo
-def _run_demo(*argv):
+def _run_demo(checkpoint, *argv):
     import importlib.util
     spec = importlib.util.spec_from_file_location('cf_demo', DEMO)
     demo = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(demo)
     opts = [f'{k}={v}' for k, v in TINY.items()]
-    demo.main([CFG_9F, *argv, '--cfg-options', *opts])
+    demo.main([CFG_9F, checkpoint, *argv, '--cfg-options', *opts])
 
 
-def test_demo_video_with_2d_model(video, pose2d_cfg, tmp_path):
-    _run_demo('--input', video, '--pose2d-config', pose2d_cfg, '--output-root',
-              str(tmp_path), '--vis-height', '120')
+def test_demo_video_with_2d_model(video, pose2d_cfg, checkpoint, tmp_path):
+    _run_demo(checkpoint, '--input', video, '--pose2d-config', pose2d_cfg,
+              '--output-root', str(tmp_path), '--vis-height', '120')
     data = json.load(open(tmp_path / 'two_3d.json'))
     assert data['meta']['seq_len'] == 9 and len(data['frames']) == 8
     assert all(len(f['instances']) == 1 for f in data['frames'])
@@ -499,37 +510,50 @@ def test_demo_video_with_2d_model(video, pose2d_cfg, tmp_path):
     assert np.load(tmp_path / 'two_3d.npz')['keypoints_3d'].shape == (8, 17, 3)
 
 
-def test_demo_keypoint_file_online(tmp_path, capsys):
+def test_demo_keypoint_file_online(lifter, checkpoint, tmp_path, capsys):
     arr = np.stack([
         np.stack([figure(80 + t, 120),
                   figure(240 - t, 125)]) for t in range(10)
     ])  # (T, P, 17, 3), COCO layout
     np.save(tmp_path / 'kpts.npy', arr)
-    _run_demo('--kpt-file', str(tmp_path / 'kpts.npy'), '--img-size', '320',
-              '240', '--online', '--no-vis', '--output-root', str(tmp_path))
+    _run_demo(checkpoint, '--kpt-file', str(tmp_path / 'kpts.npy'),
+              '--img-size', '320', '240', '--online', '--no-vis',
+              '--output-root', str(tmp_path))
     out = capsys.readouterr().out
     assert 'online latency per frame (ms)' in out and 'p95' in out
     npz = np.load(tmp_path / 'kpts_3d.npz')
     assert npz['keypoints_3d'].shape == (20, 17, 3)
     meta = json.loads(str(npz['meta']))
     assert meta['causal'] is True and meta['latency_ms']['frames'] > 0
+    assert meta['lifter_checkpoint'] == checkpoint
+    # the trained lifter's poses: person 0 of the file, causal windows
+    person0 = lifter.prepare(arr[:, 0], 'coco', (320, 240))
+    expected = Lifter(lifter.model, causal=True).lift_sequences(person0)[0]
+    np.testing.assert_allclose(
+        npz['keypoints_3d'][npz['track_id'] == 0], expected, rtol=1e-4,
+        atol=1e-5)
 
     # 21 hand keypoints cannot become Human3.6M joints
     np.save(tmp_path / 'hand.npy', np.zeros((4, 21, 3), np.float32))
     with pytest.raises(KeypointLayoutError, match="21 keypoints as layout"):
-        _run_demo('--kpt-file', str(tmp_path / 'hand.npy'), '--img-size',
-                  '320', '240', '--no-vis', '--output-root', str(tmp_path))
+        _run_demo(checkpoint, '--kpt-file', str(tmp_path / 'hand.npy'),
+                  '--img-size', '320', '240', '--no-vis', '--output-root',
+                  str(tmp_path))
 
 
 # ------------------------------------------------------------ MMPose
 def test_mmpose_inferencers_with_crossformer_config(video, pose2d_cfg,
-                                                    tmp_path):
+                                                    trained_lifter,
+                                                    checkpoint, tmp_path):
     from mmpose.apis.inferencers import MMPoseInferencer, Pose3DInferencer
+    cfg = str(trained_lifter[0])  # CFG_9F with the TINY model
     inferencer = MMPoseInferencer(
         pose2d=pose2d_cfg,
-        pose3d=CFG_9F,
+        pose3d=cfg,
+        pose3d_weights=checkpoint,
         det_model='whole_image',
         device='cpu')
+    assert_trained_weights(inferencer.inferencer.model, checkpoint)
     shapes = []
     inferencer.inferencer.model.backbone.register_forward_hook(
         lambda m, args, out: shapes.append(tuple(args[0].shape)))
@@ -544,7 +568,12 @@ def test_mmpose_inferencers_with_crossformer_config(video, pose2d_cfg,
     assert osp.isfile(tmp_path / 'vis' / 'two.mp4')
 
     pose3d = Pose3DInferencer(
-        CFG_9F, pose2d_model=pose2d_cfg, det_model='whole_image', device='cpu')
+        cfg,
+        checkpoint,
+        pose2d_model=pose2d_cfg,
+        det_model='whole_image',
+        device='cpu')
+    assert_trained_weights(pose3d.model, checkpoint)
     img, _ = two_people(0)
     res = next(pose3d(img, return_vis=True))
     assert np.shape(res['predictions'][0][0]['keypoints']) == (17, 3)

@@ -8,9 +8,7 @@ per action.
 import argparse
 import os
 
-os.environ.setdefault('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', '1')
-
-import matplotlib  # noqa: E402
+import matplotlib
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
@@ -18,6 +16,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmengine.dataset import pseudo_collate  # noqa: E402
 
+# registers the plugin; init_model then loads with weights_only=True
+import mmcrossformer  # noqa: E402,F401
 from mmpose.apis import init_model  # noqa: E402
 from mmpose.registry import DATASETS  # noqa: E402
 from mmpose.utils import register_all_modules  # noqa: E402

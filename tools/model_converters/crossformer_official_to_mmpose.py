@@ -10,11 +10,11 @@ import os
 import os.path as osp
 import sys
 
-import torch
 from mmengine.config import Config
 
-from mmcrossformer.models.official import convert_official_state_dict
 from mmcrossformer.engine import atomic_save
+from mmcrossformer.engine.safe_load import UnsafeCheckpointError, safe_load
+from mmcrossformer.models.official import convert_official_state_dict
 
 DEFAULT_CONFIG = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
@@ -38,8 +38,11 @@ def main() -> int:
     if not osp.isfile(args.src):
         sys.exit(f'error: {args.src} does not exist')
     try:
-        ckpt = torch.load(args.src, map_location='cpu', weights_only=True)
-    except Exception as e:  # truncated file, pickle of arbitrary objects, ...
+        # weights_only=True; the released files' numpy RandomState allowed
+        ckpt = safe_load(args.src, map_location='cpu')
+    except UnsafeCheckpointError as e:
+        sys.exit(f'error: {e}')
+    except Exception as e:  # truncated file, not a torch file, ...
         sys.exit(f'error: cannot read {args.src} as a torch checkpoint: {e}')
     if not isinstance(ckpt, dict) or 'model_pos' not in ckpt:
         keys = list(ckpt)[:10] if isinstance(ckpt, dict) else type(ckpt)
