@@ -3,7 +3,7 @@
 file and the problem, before MMPose's dataset meets them."""
 import os.path as osp
 import zipfile
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Union
 
 import numpy as np
 from mmengine.config import ConfigDict
@@ -88,15 +88,23 @@ def check_h36m_files(data_root: Optional[str],
     return num
 
 
-# datasets that read the Human3.6M file layout
-CHECKED_TYPES = ('Human36mDataset', 'MpiInf3dhpDataset')
+def reads_h36m_layout(dataset_type: Union[str, type, None]) -> bool:
+    """Whether a dataset type (registry name or class) reads the Human3.6M
+    file layout: MMPose's ``Human36mDataset`` and every registered subclass
+    (``FastHuman36mDataset``, ``MpiInf3dhpDataset``, ...)."""
+    from mmpose.datasets import Human36mDataset
+    from mmpose.registry import DATASETS
+    cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) \
+        else dataset_type
+    return isinstance(cls, type) and issubclass(cls, Human36mDataset)
 
 
 def check_dataset_cfgs(dataset_cfgs: Iterable[Optional[ConfigDict]]) -> None:
-    """Run :func:`check_h36m_files` on every dataset config of the types in
-    :data:`CHECKED_TYPES` (``None`` entries and other types are skipped)."""
+    """Run :func:`check_h36m_files` on every dataset config whose type reads
+    the Human3.6M layout (:func:`reads_h36m_layout`); ``None`` entries and
+    other types are skipped."""
     for cfg in dataset_cfgs:
-        if cfg is None or cfg.get('type') not in CHECKED_TYPES:
+        if cfg is None or not reads_h36m_layout(cfg.get('type')):
             continue
         uses_det = cfg.get('keypoint_2d_src', 'gt') == 'detection'
         check_h36m_files(
