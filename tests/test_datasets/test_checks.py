@@ -1,17 +1,18 @@
 """The pre-flight data check covers every registered dataset that reads the
 Human3.6M file layout, the fast one included, from the tools' command line."""
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from mmengine.config import Config, ConfigDict
 
 from mmcrossformer.data_tools.synthetic.h36m import generate_h36m
 from mmcrossformer.datasets.checks import DataCheckError, check_dataset_cfgs
-from mmpose.registry import MODELS
+from mmcrossformer.entrypoints.runner import prepare_runner_cfg
+from mmpose.registry import DATASETS
 
-from ..helpers import run_tool, tiny_config
+from ..helpers import REPO, run_tool, tiny_config
 
 DET = 'joint_2d_det_files/cpn_ft_h36m_dbb_{}.npy'
 
@@ -52,24 +53,40 @@ def test_fastdata_config_with_missing_data_root_stops_train(tmp_path):
         (tmp_path / 'wd').glob('*.pth'))
 
 
-def test_fastdata_config_with_inconsistent_detections_stops_test(
+def _copy(data_root: Path, root: Path) -> Path:
+    shutil.copytree(data_root, root)
+    return root
+
+
+def test_fast_dataset_refuses_non_finite_keypoints_on_loading(
         data_root, tmp_path):
-    root = tmp_path / 'data'
-    for path in data_root.rglob('*'):
-        if path.is_file():
-            dst = root / path.relative_to(data_root)
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            dst.write_bytes(path.read_bytes())
+    root = _copy(data_root, tmp_path / 'data')
+    det = root / DET.format('test')
+    kpts = np.load(det)
+    kpts[33, 5, 1] = np.nan
+    np.save(det, kpts)
+    cfg = Config.fromfile(
+        str(REPO / 'configs/crossformer_h36m_9f_fastdata.py'))
+    cfg.val_dataloader.dataset.data_root = str(root)
+    with pytest.raises(DataCheckError, match=r'^2D detection file .*dbb_test'
+                       r'.npy: 1 NaN or infinite value\(s\), the first '
+                       'at frame 33, joint 5, channel 1'):
+        DATASETS.build(cfg.val_dataloader.dataset)
+    cfg.val_dataloader.dataset.keypoint_2d_src = 'gt'
+    assert len(DATASETS.build(cfg.val_dataloader.dataset)) == 2 * 20 * 4
+
+
+def test_fastdata_config_with_inconsistent_detections_fails_preflight(
+        data_root, tmp_path):
+    """The tools' pre-flight path (``prepare_runner_cfg``, which
+    tools/train.py and tools/test.py call before building the runner)."""
+    root = _copy(data_root, tmp_path / 'data')
     det = root / DET.format('test')
     np.save(det, np.load(det)[:-3])  # three frames short of the annotation
-    cfg = tiny_config(tmp_path / 'cfg.py', root,
-                      base='crossformer_h36m_9f_fastdata')
-    # a checkpoint that passes the checkpoint check comes first
-    model = MODELS.build(Config.fromfile(str(cfg)).model)
-    torch.save(dict(state_dict=model.state_dict()), tmp_path / 'ckpt.pth')
-    proc = run_tool(['tools/test.py', str(cfg), str(tmp_path / 'ckpt.pth')],
-                    check=False)
-    assert proc.returncode != 0
-    assert f'2D detection file {det} has shape' in proc.stderr, \
-        proc.stderr[-2000:]
-    assert 'one (x, y, score) row per annotated frame' in proc.stderr
+    cfg = Config.fromfile(str(tiny_config(
+        tmp_path / 'cfg.py', root, base='crossformer_h36m_9f_fastdata')))
+    assert cfg.test_dataloader.dataset.type == 'FastHuman36mDataset'
+    with pytest.raises(DataCheckError, match=f'2D detection file {det} has '
+                       r'shape \(157, 17, 3\).*one \(x, y, score\) row per '
+                       'annotated frame'):
+        prepare_runner_cfg(cfg, ['test_dataloader'])

@@ -9,6 +9,10 @@ keypoints, as the ``VideoPoseLifting`` codec makes them -- to ``pose3d``
 (batch, J, 3), the root-relative 3D pose of the target frame in metres
 (no flip averaging; add the root and undo the codec yourself). The batch
 axis is dynamic. Pass ``none`` as CHECKPOINT to export random weights.
+
+The graph cannot refuse NaN keypoints (it returns NaN poses): run it through
+``mmcrossformer.runtime.onnx_lifter.OnnxLifter``, which checks the input, or
+check it yourself.
 """
 import argparse
 import sys
@@ -26,17 +30,17 @@ from mmpose.utils import register_all_modules
 
 def check_onnx(model: torch.nn.Module, path: str, batch_size: int = 3,
                seed: int = 0) -> float:
-    """Largest absolute difference between onnxruntime and PyTorch on a
-    random batch (raises ImportError without onnxruntime)."""
-    import onnxruntime as ort
+    """Largest absolute difference between onnxruntime (through
+    :class:`OnnxLifter`, which refuses bad input) and PyTorch on a random
+    batch (raises ImportError without onnxruntime)."""
+    from mmcrossformer.runtime.onnx_lifter import OnnxLifter
     bb = model.backbone
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(batch_size, bb.num_frames, bb.num_joints,
                     bb.in_channels, generator=g) * 0.5
     with torch.no_grad():
         expected = LiftingForward(model).eval()(x).numpy()
-    sess = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
-    got = sess.run(None, {'keypoints': x.numpy()})[0]
+    got = OnnxLifter(path)(x.numpy())
     return float(np.abs(got - expected).max())
 
 
