@@ -27,6 +27,7 @@ import torch
 from ..datasets.h36m_skeleton import H36M_FLIP_INDICES
 from ..datasets.windows import target_index, window_offsets
 from ..models.heads.crossformer_head import flip_average, flip_pose
+from ..models.inputs import check_finite_keypoints
 from .keypoints import (convert_keypoints, normalize_screen,
                         normalize_to_dataset_bbox)
 from .tracking import Track
@@ -274,7 +275,12 @@ class Lifter:
     @torch.no_grad()
     def forward_windows(self, windows: np.ndarray) -> np.ndarray:
         """Windows (B, F, J, C) -> root-relative 3D (B, J, 3) of their target
-        frames (with the flip test when enabled)."""
+        frames (with the flip test when enabled).
+
+        Raises:
+            ValueError: naming the first NaN or infinite input entry.
+        """
+        check_finite_keypoints(windows, 'windows')
         x = torch.from_numpy(np.ascontiguousarray(
             windows, dtype=np.float32)).to(self.device)
         model = self.model
@@ -290,15 +296,22 @@ class Lifter:
                        sequences: Union[np.ndarray, Sequence[np.ndarray]],
                        progress: bool = False) -> List[np.ndarray]:
         """Lift every frame of each normalised sequence (T_i, J, C) -> list
-        of (T_i, J, 3); windows are cut lazily, batch by batch."""
+        of (T_i, J, 3); windows are cut lazily, batch by batch.
+
+        Raises:
+            ValueError: naming the sequence, frame and joint of the first NaN
+                or infinite entry (:meth:`lift_tracks` interpolates gaps).
+        """
         if isinstance(sequences, np.ndarray):
             sequences = [sequences]
-        for seq in sequences:
+        for i, seq in enumerate(sequences):
             if seq.ndim != 3 or seq.shape[1:] != (self.num_joints,
                                                   self.in_channels):
                 raise ValueError(
                     f'sequences must be (T, {self.num_joints}, '
                     f'{self.in_channels}), got {tuple(seq.shape)}')
+            check_finite_keypoints(seq, f'sequence {i}',
+                                   ('frame', 'joint', 'channel'))
         outs = [
             np.zeros((len(s), self.num_joints, 3), np.float32)
             for s in sequences
@@ -389,11 +402,19 @@ class OnlineLifter:
                               np.ndarray]] = None) -> Dict[int, np.ndarray]:
         """Lift one frame: ``{track_id: (K, 2|3) pixel keypoints}`` ->
         ``{track_id: (J, 3)}``. The time from the call to the result is
-        recorded in ``latencies_ms``."""
+        recorded in ``latencies_ms``.
+
+        Raises:
+            ValueError: naming the track and joint of a NaN or infinite
+                keypoint (leave a track out of a frame where it is missing).
+        """
         t0 = time.perf_counter()
-        self.frame_idx += 1
         lifter = self.lifter
         tids = list(keypoints)
+        for tid in tids:
+            check_finite_keypoints(keypoints[tid], f'track {tid}',
+                                   ('joint', 'channel'))
+        self.frame_idx += 1
         windows = []
         for tid in tids:
             box = None if bboxes is None else bboxes[tid]

@@ -3,16 +3,34 @@
 file and the problem, before MMPose's dataset meets them."""
 import os.path as osp
 import zipfile
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Union
 
 import numpy as np
 from mmengine.config import ConfigDict
 
+from ..models.inputs import check_finite_keypoints
+
 ANN_KEYS = ('imgname', 'center', 'scale', 'part', 'S')
+
+
+#: the axes of the keypoint arrays of a file, named in error messages
+FILE_AXES = ('frame', 'joint', 'channel')
 
 
 class DataCheckError(ValueError):
     """A data file is missing, empty, damaged or inconsistent."""
+
+
+def check_finite_frames(keypoints: np.ndarray, what: str) -> None:
+    """Refuse NaN or infinite (frames, joints, channels) keypoints loaded
+    from a file, naming ``what`` (the file and array) and the first bad
+    frame and joint.
+
+    Raises:
+        DataCheckError
+    """
+    check_finite_keypoints(keypoints, what, FILE_AXES, DataCheckError,
+                           'repair or drop these frames in the file')
 
 
 def _path(data_root: Optional[str], path: str) -> str:
@@ -63,9 +81,8 @@ def check_h36m_files(data_root: Optional[str],
             raise DataCheckError(f'annotation file {ann_path}: {key} has '
                                  f'shape {arrays[key].shape}, expected '
                                  '(frames, joints, channels)')
-        if not np.isfinite(arrays[key]).all():
-            raise DataCheckError(f'annotation file {ann_path}: {key} holds '
-                                 'NaN or infinite values')
+        check_finite_frames(arrays[key],
+                            f'annotation file {ann_path}, array {key}')
 
     if keypoint_2d_det_file:
         det_path = _path(data_root, keypoint_2d_det_file)
@@ -80,23 +97,29 @@ def check_h36m_files(data_root: Optional[str],
                 f'2D detection file {det_path} has shape {det.shape}; '
                 f'{ann_path} needs ({num}, {arrays["part"].shape[1]}, 3): '
                 'one (x, y, score) row per annotated frame, in its order')
-        if not np.isfinite(det).all():
-            raise DataCheckError(f'2D detection file {det_path} holds NaN or '
-                                 'infinite values')
+        check_finite_frames(det, f'2D detection file {det_path}')
     if camera_param_file:
         _require_file(_path(data_root, camera_param_file), 'camera file')
     return num
 
 
-# datasets that read the Human3.6M file layout
-CHECKED_TYPES = ('Human36mDataset', 'MpiInf3dhpDataset')
+def reads_h36m_layout(dataset_type: Union[str, type, None]) -> bool:
+    """Whether a dataset type (registry name or class) reads the Human3.6M
+    file layout: MMPose's ``Human36mDataset`` and every registered subclass
+    (``FastHuman36mDataset``, ``MpiInf3dhpDataset``, ...)."""
+    from mmpose.datasets import Human36mDataset
+    from mmpose.registry import DATASETS
+    cls = DATASETS.get(dataset_type) if isinstance(dataset_type, str) \
+        else dataset_type
+    return isinstance(cls, type) and issubclass(cls, Human36mDataset)
 
 
 def check_dataset_cfgs(dataset_cfgs: Iterable[Optional[ConfigDict]]) -> None:
-    """Run :func:`check_h36m_files` on every dataset config of the types in
-    :data:`CHECKED_TYPES` (``None`` entries and other types are skipped)."""
+    """Run :func:`check_h36m_files` on every dataset config whose type reads
+    the Human3.6M layout (:func:`reads_h36m_layout`); ``None`` entries and
+    other types are skipped."""
     for cfg in dataset_cfgs:
-        if cfg is None or cfg.get('type') not in CHECKED_TYPES:
+        if cfg is None or not reads_h36m_layout(cfg.get('type')):
             continue
         uses_det = cfg.get('keypoint_2d_src', 'gt') == 'detection'
         check_h36m_files(

@@ -53,6 +53,7 @@ from mmpose.datasets.transforms import (GenerateTarget, PackPoseInputs,
 from mmpose.registry import DATASETS, KEYPOINT_CODECS, TRANSFORMS
 from mmpose.structures import PoseDataSample
 
+from .checks import check_finite_frames
 from .windows import target_index
 
 # entries that get_data_info creates anew for every sample (in fast mode)
@@ -305,6 +306,12 @@ class FastHuman36mDataset(Human36mDataset):
             kpts_2d = np.zeros((num_frames, self._metainfo['num_keypoints'],
                                 3), dtype=np.float32)
         kpts_2d = kpts_2d.astype(np.float32)
+        check_finite_frames(kpts_3d,
+                            f'annotation file {self.ann_file}, array S')
+        check_finite_frames(
+            kpts_2d, f'2D detection file {self.keypoint_2d_det_file}'
+            if self.keypoint_2d_src == 'detection' else
+            f'annotation file {self.ann_file}, array part')
         self._kpts_2d = np.ascontiguousarray(kpts_2d[..., :2])
         self._kpts_2d_visible = np.ascontiguousarray(kpts_2d[..., 2])
         self._kpts_3d = np.ascontiguousarray(kpts_3d[..., :3])

@@ -14,10 +14,14 @@ Each npz holds ``imgname`` (``S1_Seq1_Cam0_000001.jpg`` / ``TS1_000001.jpg``),
 and ``S`` (N, 17, 4: camera coordinates in metres + visibility).
 """
 import os.path as osp
-from typing import Tuple
+from typing import List, Tuple
+
+import numpy as np
 
 from mmpose.datasets.datasets.body3d import Human36mDataset
 from mmpose.registry import DATASETS
+
+from .checks import check_finite_frames
 
 #: the dataset_info file of this repository; when the package is installed
 #: without the repository, MMPose falls back on its own copy of the same name
@@ -86,6 +90,8 @@ class MpiInf3dhpDataset(Human36mDataset):
     training file and ``annotations/cameras_test.pkl`` for the test file;
     the codec normalises the 2D input with the camera's ``w`` and ``h``
     (2048 x 2048 in the studio, 1920 x 1080 for the outdoor TS5-TS6).
+    Files with NaN or infinite keypoints are refused when loaded
+    (:class:`~mmcrossformer.datasets.checks.DataCheckError`).
 
     Note that the test file keeps only the valid frames, so a test video may
     have gaps in its frame numbers; as in MMPose 0.x, windows are built over
@@ -99,6 +105,20 @@ class MpiInf3dhpDataset(Human36mDataset):
         # the hook through which Human36mDataset.get_sequence_indices groups
         # frames into videos: (subject, sequence, camera) here
         return parse_3dhp_imgname(imgname)
+
+    def _load_annotations(self) -> Tuple[List[dict], List[dict]]:
+        # NaN or infinite keypoints are refused with the file, frame and joint
+        for key in ('part', 'S'):
+            if key in self.ann_data.files:
+                check_finite_frames(
+                    self.ann_data[key],
+                    f'annotation file {self.ann_file}, array {key}')
+        return super()._load_annotations()
+
+    def _load_keypoint_2d_detection(self, det_file: str) -> np.ndarray:
+        kpts = super()._load_keypoint_2d_detection(det_file)
+        check_finite_frames(kpts, f'2D detection file {det_file}')
+        return kpts
 
     def get_camera_param(self, imgname) -> dict:
         """Camera parameters of the video of ``imgname``."""

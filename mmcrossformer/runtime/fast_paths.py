@@ -36,6 +36,7 @@ import torch
 from torch import Tensor, nn
 
 from ..models.backbones.crossformer import Attention
+from ..models.inputs import check_finite_keypoints
 from .forward import LiftingForward
 
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16}
@@ -214,7 +215,8 @@ def build_fast_lifter(model: nn.Module,
                       copy_model: bool = True,
         onednn: Optional[bool] = None,
         dynamic: bool = False) -> Callable[[Tensor], Tensor]:
-    """A function (B, F, J, C) float32 keypoints -> (B, J, 3) float32 pose.
+    """A function (B, F, J, C) float32 keypoints -> (B, J, 3) float32 pose;
+    it raises a ValueError naming the first NaN or infinite keypoint.
 
     Args:
         model: A ``PoseLifter`` (or anything with ``backbone`` and ``head``).
@@ -260,6 +262,8 @@ def build_fast_lifter(model: nn.Module,
         options = {'freezing': True} if freeze else None
         fn = torch.compile(forward, dynamic=dynamic, options=options)
     def run(keypoints: Tensor) -> Tensor:
+        # compiled or traced code cannot raise on values: refuse them here
+        check_finite_keypoints(keypoints)
         with torch.inference_mode():
             return fn(keypoints.to(device, torch.float32))
 

@@ -28,6 +28,7 @@ from mmcrossformer.apis import (
     save_npz, target_index, window_indices)
 from mmcrossformer.apis.keypoints import COCO_SKELETON, conversion_matrix
 from mmpose.apis import convert_keypoint_definition
+from mmpose.registry import KEYPOINT_CODECS
 from mmpose.structures import PoseDataSample
 
 from mmcrossformer.engine import safe_load
@@ -202,6 +203,27 @@ def test_coco_to_h36m_by_hand():
     np.testing.assert_allclose(out[7], (1.5, 6))
 
 
+@pytest.mark.parametrize('img_size', [(1000, 1002), (1920, 1080),
+                                      (720, 1280)])
+def test_screen_normalisation_matches_the_training_codec(lifter, img_size):
+    """The lifter's input is what MMPose's VideoPoseLifting codec (the one in
+    the model's config, used by the training pipeline) makes of the same
+    pixel keypoints and image size."""
+    codec = KEYPOINT_CODECS.build(lifter.model.cfg.codec)
+    assert type(codec).__name__ == 'VideoPoseLifting'
+    w, h = img_size
+    rng = np.random.default_rng(w)
+    kpts = rng.uniform(0, 1, (9, 17, 2)) * [w, h]
+    kpts = kpts.astype(np.float32)
+    encoded = codec.encode(
+        kpts, np.ones((9, 17), np.float32),
+        np.zeros((1, 17, 3), np.float32), np.ones((1, 17), np.float32),
+        dict(w=w, h=h))['keypoint_labels']
+    ours = lifter.prepare(kpts, 'h36m', img_size)
+    assert ours.shape == encoded.shape == (9, 17, 2)
+    np.testing.assert_allclose(ours, encoded, rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize('layout,num', [('coco', 17), ('aic', 14),
                                         ('crowdpose', 14),
                                         ('posetrack18', 17)])
@@ -372,6 +394,35 @@ def test_online_lifter_matches_causal_offline(lifter):
     for _ in range(3):
         online.step({})
     assert 7 not in online.buffers
+
+
+def test_lifter_names_non_finite_input(lifter):
+    """NaN keypoints are refused with the sequence, frame and joint the user
+    gave, not the position in an internal batch of windows."""
+    seqs = [np.zeros((12, 17, 2), np.float32) for _ in range(2)]
+    seqs[1][5, 7, 0] = np.nan
+    with pytest.raises(ValueError, match=r'^sequence 1: 1 NaN or infinite'
+                       r' value\(s\), the first at frame 5, joint 7, '
+                       'channel 0'):
+        lifter.lift_sequences(seqs)
+    windows = np.zeros((3, 9, 17, 2), np.float32)
+    windows[2, 0, 16, 1] = np.inf
+    with pytest.raises(ValueError, match='^windows: .* sample 2, frame 0, '
+                       'joint 16, channel 1'):
+        lifter.forward_windows(windows)
+
+
+def test_online_lifter_names_the_track_with_non_finite_keypoints(lifter):
+    with pytest.warns(UserWarning, match='centred windows'):
+        online = OnlineLifter(lifter, 'h36m', img_size=(320, 240))
+    good = np.full((17, 3), 100., np.float32)
+    bad = good.copy()
+    bad[4, 1] = np.nan
+    online.step({1: good})
+    with pytest.raises(ValueError, match='^track 2: .* joint 4, channel 1'):
+        online.step({1: good, 2: bad})
+    assert online.frame_idx == 0 and 2 not in online.buffers
+    assert online.step({1: good})[1].shape == (17, 3)
 
 
 # ------------------------------------------------------------ tracking

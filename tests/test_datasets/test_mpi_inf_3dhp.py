@@ -1,6 +1,7 @@
 """MPI-INF-3DHP: the dataset against small files written here, and the
 9-frame config training and evaluating on generated data."""
 import pickle
+import shutil
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ from mmengine.config import Config
 
 from mmcrossformer.data_tools.files import save_npz
 from mmcrossformer.data_tools.synthetic.mpi_inf_3dhp import generate_3dhp
+from mmcrossformer.datasets.checks import DataCheckError
 from mmcrossformer.datasets.mpi_inf_3dhp import (FLIP_INDICES, JOINT_NAMES,
                                                  MpiInf3dhpDataset,
                                                  parse_3dhp_imgname,
@@ -104,6 +106,28 @@ def _expected_windows(lengths, seq_len, causal, pad):
             out += [idx[i:i + seq_len] for i in range(n - seq_len + 1)]
         start += n
     return out
+
+
+def test_non_finite_keypoints_are_refused_on_loading(tiny_3dhp, tmp_path):
+    ann = tmp_path / 'annotations'
+    ann.mkdir()
+    shutil.copy(tiny_3dhp / 'annotations/cameras_train.pkl', ann)
+    with np.load(tiny_3dhp / 'annotations/train.npz') as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays['S'][6, 2, 1] = np.nan
+    np.savez(ann / 'train.npz', **arrays)
+    with pytest.raises(DataCheckError, match=r'train.npz, array S: 1 NaN .* '
+                       'frame 6, joint 2, channel 1'):
+        _build(tmp_path, seq_len=3)
+    arrays['S'][6, 2, 1] = 0.
+    np.savez(ann / 'train.npz', **arrays)
+    det = arrays['part'].astype(np.float32)
+    det[9, 16, 0] = np.inf
+    np.save(ann / 'det.npy', det)
+    with pytest.raises(DataCheckError, match=r'2D detection file .*det.npy: '
+                       '1 NaN .* frame 9, joint 16, channel 0'):
+        _build(tmp_path, seq_len=3, keypoint_2d_src='detection',
+               keypoint_2d_det_file='annotations/det.npy')
 
 
 def test_imgname_parsing():

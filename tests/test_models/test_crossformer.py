@@ -1,13 +1,16 @@
 """CrossFormer backbone, CJI / CFI layers and head: behaviour, not just runs."""
 import copy
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.structures import InstanceData
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from mmcrossformer.models import (CrossFormer, CrossFrameInteraction,
                                   CrossJointInteraction, flip_pose)
+from mmcrossformer.models.inputs import check_finite_keypoints
 from mmpose.datasets.datasets.utils import parse_pose_metainfo
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
@@ -119,35 +122,111 @@ def test_cji_matches_eq5_by_hand():
     torch.testing.assert_close(cji(z), 3 * gn - 1 + z)
 
 
+def _randomised_cfi(num_frames: int, groups: int, kernel: str,
+                    seed: int = 0) -> CrossFrameInteraction:
+    """A CFI whose every weight (GroupNorm affine included) is random."""
+    torch.manual_seed(seed)
+    cfi = CrossFrameInteraction(num_frames, groups=groups, kernel=kernel)
+    with torch.no_grad():
+        for p in cfi.parameters():
+            p.copy_(torch.randn_like(p) * 0.5)
+    return cfi
+
+
+def _conv1d_k3(x: np.ndarray, weight: np.ndarray, groups: int) -> np.ndarray:
+    """Conv1d, kernel 3, zero padding 1, no bias, as explicit sums:
+    x (B, Cin, W), weight (Cout, Cin / groups, 3) -> (B, Cout, W)."""
+    B, c_in, W = x.shape
+    c_out = weight.shape[0]
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1)))
+    taps = np.stack([xp[..., k:k + W] for k in range(3)], -1)  # B, Cin, W, 3
+    out = np.zeros((B, c_out, W))
+    per_in, per_out = c_in // groups, c_out // groups
+    for o in range(c_out):
+        g = o // per_out
+        for i in range(per_in):
+            out[:, o] += (taps[:, g * per_in + i] * weight[o, i]).sum(-1)
+    return out
+
+
+def _cfi_reference(cfi: CrossFrameInteraction, x: torch.Tensor) -> np.ndarray:
+    """Eq. 7-9 in float64 numpy from the module's weights only (none of its
+    convolutions, norms or forward): every sample on its own. Without the
+    GroupNorm when the module's norm was removed."""
+    xs = x.double().numpy()
+    B, F, W = xs.shape
+    G = cfi.groups
+    w_tpg = cfi.theta_phi_g.weight.detach().double().numpy()
+    w_out = cfi.conv.weight.detach().double().numpy()
+    out = np.zeros_like(xs)
+    for b in range(B):  # a kernel that mixes samples cannot match this
+        tpg = _conv1d_k3(xs[b:b + 1], w_tpg, 1)[0]
+        theta, phi, g = tpg[:F], tpg[F:2 * F], tpg[2 * F:]
+        if cfi.kernel == 'compact':
+            y = np.zeros((F, W))
+            per = F // G
+            for gi in range(G):
+                rows = slice(gi * per, (gi + 1) * per)
+                y[rows] = theta[rows] * (phi[rows] * g[rows]).sum()
+        else:  # Eq. 8: C = theta phi^T / (J*D), applied to g
+            y = (theta @ phi.T / W) @ g
+        z = _conv1d_k3(y[None], w_out, G)[0]
+        if not isinstance(cfi.norm, torch.nn.GroupNorm):
+            out[b] = z
+            continue
+        for gi in range(G):  # GroupNorm: G groups of F / G frames
+            rows = slice(gi * (F // G), (gi + 1) * (F // G))
+            mu, var = z[rows].mean(), z[rows].var()
+            z[rows] = (z[rows] - mu) / np.sqrt(var + cfi.norm.eps)
+        gamma = cfi.norm.weight.detach().double().numpy()[:, None]
+        out[b] = z * gamma + cfi.norm.bias.detach().double().numpy()[:, None]
+    return out
+
+
+@pytest.mark.parametrize('with_norm', [True, False])
 @pytest.mark.parametrize('kernel', ['compact', 'bilinear'])
-def test_cfi_mixes_frames(kernel):
-    torch.manual_seed(0)
-    cfi = CrossFrameInteraction(9, groups=3, kernel=kernel)
-    x = torch.randn(2, 9, 544)
-    y = cfi(x)
+@pytest.mark.parametrize('num_frames,groups', [(9, 3), (6, 2), (4, 1)])
+def test_cfi_matches_an_independent_computation(kernel, num_frames, groups,
+                                                with_norm):
+    """Several samples (B=3) and frame groups, against Eq. 7-9 written with
+    explicit sums from the weights: a kernel that mixes samples of the batch
+    or frame groups, or that skips a term, fails. The GroupNorm divides out
+    the compact kernel's per-group scalar (all but its sign), so the kernel
+    is also checked with the norm removed."""
+    cfi = _randomised_cfi(num_frames, groups, kernel)
+    assert cfi.groups == groups
+    if not with_norm:
+        cfi.norm = torch.nn.Identity()
+    x = torch.randn(3, num_frames, 12)
+    with torch.no_grad():
+        got = cfi(x).double().numpy()
+    np.testing.assert_allclose(got, _cfi_reference(cfi, x), rtol=1e-4,
+                               atol=1e-4)
+
+
+@pytest.mark.parametrize('kernel,reach', [
+    ('compact', {3, 4, 5}),  # the frame group of frame 4
+    ('bilinear', set(range(9))),  # Eq. 8: every frame
+])
+def test_cfi_kernel_alone_mixes_frames(kernel, reach):
+    """With theta/phi/g and the output convolution made frame-wise and the
+    GroupNorm removed, only the interaction kernel can carry a change of
+    frame 4 to other frames: within its group (compact) or to all frames
+    (bilinear), and never to another sample."""
+    cfi = _randomised_cfi(9, 3, kernel)
+    with torch.no_grad():
+        frame_in = torch.arange(27) % 9
+        cfi.theta_phi_g.weight[frame_in[:, None] != torch.arange(9)] = 0
+        per_group = torch.arange(9) % 3
+        cfi.conv.weight[per_group[:, None] != torch.arange(3)] = 0
+    cfi.norm = torch.nn.Identity()
+    x = torch.randn(2, 9, 12)
     x2 = x.clone()
-    x2[:, 4] += 1
-    changed = (cfi(x2) - y).abs().amax(dim=(0, 2)) > 1e-6
-    assert changed.all(), 'a change in one frame must reach every frame'
-
-
-def test_cfi_compact_kernel_by_hand():
-    """One group: sum(phi * g) scales theta (no softmax)."""
-    cfi = CrossFrameInteraction(2, groups=1)
-    x = torch.randn(1, 2, 5)
-    theta, phi, g = cfi.theta_phi_g(x).chunk(3, dim=1)
-    expected = cfi.norm(cfi.conv((phi * g).sum() * theta))
-    torch.testing.assert_close(cfi(x), expected)
-
-
-def test_cfi_bilinear_kernel_by_hand():
-    """Eq. 8: C = Q K^T (F x F) applied to V, scaled by the width."""
-    cfi = CrossFrameInteraction(3, groups=3, kernel='bilinear')
-    x = torch.randn(2, 3, 8)
-    q, k, v = cfi.theta_phi_g(x).chunk(3, dim=1)
-    corr = torch.einsum('bfw,bgw->bfg', q, k) / 8
-    expected = cfi.norm(cfi.conv(torch.einsum('bfg,bgw->bfw', corr, v)))
-    torch.testing.assert_close(cfi(x), expected)
+    x2[1, 4] += 1
+    with torch.no_grad():
+        diff = (cfi(x2) - cfi(x)).abs().amax(dim=2)
+    assert torch.all(diff[0] == 0), 'a change in sample 1 reached sample 0'
+    assert set(torch.nonzero(diff[1] > 1e-6).flatten().tolist()) == reach
 
 
 def test_cfi_groups_fall_back_for_frame_counts_not_divisible():
@@ -255,15 +334,47 @@ def test_bfloat16_matches_float32():
         assert rel < 0.05, rel
 
 
-def test_non_finite_keypoints_are_refused():
-    backbone = CrossFormer(num_frames=9)
+class _CountOps(TorchDispatchMode):
+    """Counts the aten ops that run under it, by name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts: dict = {}
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.overloadpacket.__name__
+        self.counts[name] = self.counts.get(name, 0) + 1
+        return func(*args, **(kwargs or {}))
+
+
+def test_training_step_reads_no_values_from_the_device():
+    """The model's own input check looks at shape and dtype only: a
+    training step holds no device-to-host sync (``_local_scalar_dense`` is
+    the op behind ``bool(tensor)`` / ``.item()``) and no finiteness test."""
+    torch.manual_seed(0)
+    model = build_lifter(9).train()
+    x = torch.randn(2, 9, 17, 2)
+    x[1, 4, 7, 0] = float('nan')  # values are not the model's business
+    with _CountOps() as ops:
+        model.backbone(x)[0].sum().backward()
+    assert sum(ops.counts.values()) > 100  # the mode saw the step
+    assert ops.counts.get('_local_scalar_dense', 0) == 0, ops.counts
+    assert ops.counts.get('isfinite', 0) == 0, ops.counts
+
+
+def test_non_finite_keypoints_are_named_where_user_data_enters():
     x = torch.zeros(2, 9, 17, 2)
     x[1, 4, 7, 0] = float('nan')
-    with pytest.raises(ValueError, match=r'NaN or infinite.*\[1, 4, 7, 0\]'):
-        backbone(x)
-    x[1, 4, 7, 0] = float('inf')
-    with pytest.raises(ValueError, match='NaN or infinite'):
-        backbone(x)
+    x[1, 5, 0, 1] = float('inf')
+    with pytest.raises(ValueError, match=r'^keypoints: 2 NaN or infinite'
+                       r' value\(s\), the first at sample 1, frame 4, '
+                       r'joint 7, channel 0; fill or drop'):
+        check_finite_keypoints(x)
+    with pytest.raises(ValueError, match='the first at frame 4, joint 7'):
+        check_finite_keypoints(x[1].numpy(), 'sequence 3',
+                               ('frame', 'joint', 'channel'))
+    check_finite_keypoints(torch.zeros(2, 9, 17, 2))
+    check_finite_keypoints(np.zeros((9, 17, 2)))
 
 
 def test_attention_fp32_products_option(monkeypatch):

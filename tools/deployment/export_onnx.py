@@ -9,6 +9,10 @@ keypoints, as the ``VideoPoseLifting`` codec makes them -- to ``pose3d``
 (batch, J, 3), the root-relative 3D pose of the target frame in metres
 (no flip averaging; add the root and undo the codec yourself). The batch
 axis is dynamic. Pass ``none`` as CHECKPOINT to export random weights.
+
+The graph cannot refuse NaN keypoints (it returns NaN poses): run it through
+``mmcrossformer.runtime.onnx_lifter.OnnxLifter``, which checks the input, or
+check it yourself.
 """
 import argparse
 import sys

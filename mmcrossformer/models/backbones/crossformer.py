@@ -473,7 +473,11 @@ class CrossFormer(BaseModule):
                 trunc_normal_(embed, std=.02)
 
     def check_inputs(self, x: Tensor) -> None:
-        """Raise a ValueError that names what is wrong with an input."""
+        """Raise a TypeError / ValueError that names what is wrong with the
+        type, dtype or shape of an input. Values are not read (no
+        device-to-host sync per step): NaN keypoints are refused where user
+        data enters (inference APIs, fast and ONNX lifters, datasets) by
+        :func:`~mmcrossformer.models.inputs.check_finite_keypoints`."""
         expected = (f'(B, {self.num_frames}, {self.num_joints}, '
                     f'{self.in_channels})')
         if not torch.is_tensor(x):
@@ -495,13 +499,6 @@ class CrossFormer(BaseModule):
             raise ValueError(f'CrossFormer expects 2D keypoints of shape '
                              f'{expected}, got {tuple(x.shape)}' +
                              (f' ({problem})' if problem else ''))
-        if torch.jit.is_tracing() or torch.compiler.is_compiling():
-            return  # exporters trace shapes, not values
-        if not torch.isfinite(x).all():
-            bad = (~torch.isfinite(x)).nonzero()[0].tolist()
-            raise ValueError('CrossFormer got NaN or infinite keypoints, e.g. '
-                             f'at (sample, frame, joint, channel) {bad}; '
-                             'fill or drop missing detections before lifting')
 
     def forward(self, x: Tensor) -> Tuple[Tensor]:
         """(B, F, J, C) keypoints -> ((B, F, J*D) features, )."""
