@@ -161,3 +161,18 @@ def test_converter_refuses_a_pickled_callable(tmp_path, capsys):
     assert run_script(CONVERTER, [str(src), str(tmp_path / 'out.pth')]) != 0
     assert_refused(capsys.readouterr().err, marker)
     assert not (tmp_path / 'out.pth').exists()
+
+
+class Lookup:
+    """Unpickling this calls ``getattr(HistoryBuffer, '__init__')``."""
+
+    def __reduce__(self):
+        from mmengine.logging import HistoryBuffer
+        return getattr, (HistoryBuffer, '__init__')
+
+
+def test_getattr_only_reaches_history_buffer_statistics(tmp_path):
+    path = tmp_path / 'lookup.pth'
+    torch.save({'x': Lookup()}, path)
+    with pytest.raises(UnsafeCheckpointError, match=r"getattr\(.*'__init__'"):
+        safe_load(str(path))
