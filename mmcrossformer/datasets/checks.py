@@ -9,6 +9,7 @@ import numpy as np
 from mmengine.config import ConfigDict
 
 from ..models.inputs import check_finite_keypoints
+from .plain_and_mirrored import unwrap_dataset_cfg
 
 ANN_KEYS = ('imgname', 'center', 'scale', 'part', 'S')
 
@@ -116,9 +117,12 @@ def reads_h36m_layout(dataset_type: Union[str, type, None]) -> bool:
 
 def check_dataset_cfgs(dataset_cfgs: Iterable[Optional[ConfigDict]]) -> None:
     """Run :func:`check_h36m_files` on every dataset config whose type reads
-    the Human3.6M layout (:func:`reads_h36m_layout`); ``None`` entries and
-    other types are skipped."""
+    the Human3.6M layout (:func:`reads_h36m_layout`), inside wrappers such as
+    ``PlainAndMirroredDataset`` too; ``None`` entries and other types are
+    skipped."""
     for cfg in dataset_cfgs:
+        if cfg is not None:
+            cfg = unwrap_dataset_cfg(cfg)
         if cfg is None or not reads_h36m_layout(cfg.get('type')):
             continue
         uses_det = cfg.get('keypoint_2d_src', 'gt') == 'detection'

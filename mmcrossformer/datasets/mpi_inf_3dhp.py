@@ -1,6 +1,8 @@
 # Copyright (c) mmcrossformer contributors. Licensed under Apache-2.0.
 """MPI-INF-3DHP for 2D-to-3D lifting, in the preprocessed layout of MMPose
-0.x (``tools/dataset/preprocess_mpi_inf_3dhp.py``)::
+0.x (``tools/dataset/preprocess_mpi_inf_3dhp.py``) or the one that
+``tools/dataset_converters/mpi_inf_3dhp_raw_to_mmpose.py`` writes from the
+raw files::
 
     data/mpi_inf_3dhp/annotations/
         mpi_inf_3dhp_train.npz       S1-S8 x Seq1-2 x cameras
@@ -11,10 +13,16 @@
 
 Each npz holds ``imgname`` (``S1_Seq1_Cam0_000001.jpg`` / ``TS1_000001.jpg``),
 ``center`` (N, 2), ``scale`` (N,), ``part`` (N, 17, 3: pixels + visibility)
-and ``S`` (N, 17, 4: camera coordinates in metres + visibility).
+and ``S`` (N, 17, 4: camera coordinates in metres + visibility, from
+``annot3``). The converter of the raw files adds ``S_univ`` (the same from
+``univ_annot3``, the universal skeleton of height-normalised bone lengths)
+and writes the test set as ``mpi_inf_3dhp_test_all.npz``: every frame of
+TS1-TS6 in time order with its ``valid_frame`` flag.
 """
 import os.path as osp
 from typing import List, Tuple
+
+import numpy as np
 
 import numpy as np
 
@@ -42,6 +50,8 @@ ROOT_INDEX = 14  # pelvis
 EVAL_JOINTS_14 = tuple(range(14))
 FLIP_INDICES = (0, 1, 5, 6, 7, 2, 3, 4, 11, 12, 13, 8, 9, 10, 14, 15, 16)
 TRAIN_SUBJECTS = tuple(f'S{i}' for i in range(1, 9))
+#: the 3D targets each protocol evaluates on (``protocol`` argument)
+PROTOCOLS = {'mmpose0x': 'S', 'poseformer': 'S_univ'}
 TEST_SUBJECTS = tuple(f'TS{i}' for i in range(1, 7))
 
 
@@ -93,12 +103,59 @@ class MpiInf3dhpDataset(Human36mDataset):
     Files with NaN or infinite keypoints are refused when loaded
     (:class:`~mmcrossformer.datasets.checks.DataCheckError`).
 
-    Note that the test file keeps only the valid frames, so a test video may
-    have gaps in its frame numbers; as in MMPose 0.x, windows are built over
-    the frames in the file.
+    Windows are cut over the frames in the file. MMPose 0.x's test file
+    keeps only the valid frames, so its windows span the gaps in time. A file
+    with a ``valid_frame`` array (the converter of the raw files writes one
+    for the test set) holds every frame: windows are cut over real time, and
+    only the windows whose target frame is valid are kept, so invalid frames
+    feed windows but are never evaluated (the protocol of PoseFormer,
+    MHFormer and P-STMO).
+
+    Args:
+        protocol (str): The 3D targets: ``'mmpose0x'`` reads ``S``
+            (``annot3``, MMPose 0.x's protocol); ``'poseformer'`` reads
+            ``S_univ`` (``univ_annot3``, the universal skeleton that
+            PoseFormer, MHFormer and P-STMO train and evaluate on, the
+            numbers the paper's Table 3 compares with).
+        **kwargs: The arguments of :class:`Human36mDataset`.
     """
 
     METAINFO: dict = dict(from_file=METAINFO_FILE)
+
+    def __init__(self, *args, protocol: str = 'mmpose0x', **kwargs) -> None:
+        if protocol not in PROTOCOLS:
+            raise ValueError(f'protocol must be one of {sorted(PROTOCOLS)}, '
+                             f'got {protocol!r}')
+        self.protocol = protocol
+        super().__init__(*args, **kwargs)
+
+    def _load_ann_file(self, ann_file: str) -> None:
+        super()._load_ann_file(ann_file)
+        key = PROTOCOLS[self.protocol]
+        if key == 'S':
+            return
+        if key not in self.ann_data.files:
+            raise KeyError(
+                f'{ann_file} holds no {key!r} array, which protocol='
+                f'{self.protocol!r} reads; the files that '
+                'tools/dataset_converters/mpi_inf_3dhp_raw_to_mmpose.py '
+                'writes from the raw 3DHP have it')
+        arrays = {k: self.ann_data[k] for k in self.ann_data.files}
+        self.ann_data = {**arrays, 'S': arrays[key]}
+
+    def get_sequence_indices(self) -> list:
+        """The windows of :class:`Human36mDataset`; with a ``valid_frame``
+        array in the file, only those whose target frame is valid."""
+        windows = super().get_sequence_indices()
+        if 'valid_frame' not in self.ann_data.keys():
+            return windows
+        if self.multiple_target:
+            raise NotImplementedError(
+                'MpiInf3dhpDataset does not combine multiple_target with '
+                'the valid_frame flags of the file')
+        valid = np.asarray(self.ann_data['valid_frame']).astype(bool)
+        target = -1 if self.causal else int(self.seq_len) // 2
+        return [w for w in windows if valid[w[target]]]
 
     @staticmethod
     def _parse_h36m_imgname(imgname) -> Tuple[str, str, str]:

@@ -27,6 +27,7 @@ from mmengine.dataset import pseudo_collate
 from torch import nn
 
 from mmpose.registry import DATASETS
+from ..datasets.plain_and_mirrored import unwrap_dataset_cfg
 from .fast_paths import (build_fast_lifter, onednn_available,
                          use_onednn_train_linear_)
 from .forward import LiftingForward
@@ -167,7 +168,7 @@ def dataset_cfg(cfg: Config, split: str, data_root: str,
     (``Human36mDataset``) or ``FastHuman36mDataset``."""
     loader = cfg.train_dataloader if split == 'train' else \
         cfg.val_dataloader
-    d = copy.deepcopy(loader.dataset)
+    d = copy.deepcopy(unwrap_dataset_cfg(loader.dataset))
     d.data_root = data_root
     if fast:
         d.type = 'FastHuman36mDataset'
@@ -240,7 +241,8 @@ def bench_data(cfg: Config, data_root: str, rounds: int,
         torch.device('cpu'),
         rounds,
         target_s=0.)
-    window = cfg.train_dataloader.dataset.get('seq_len', 1)
+    window = unwrap_dataset_cfg(cfg.train_dataloader.dataset).get(
+        'seq_len', 1)
     for row, key in zip(rows, ('stock', 'fast')):
         row.update(
             pipeline='stock (Human36mDataset + MMPose transforms)'
