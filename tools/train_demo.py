@@ -7,7 +7,7 @@
    millimetres, overall and per action, beside the mean-pose baseline,
 4. save a picture of predicted against ground-truth 3D poses.
 
-    python tools/train_demo.py [--work-dir work_dirs/demo] [--epochs N]
+    python tools/train_demo.py [--work-dir work_dirs/demo] [--epochs N] [--seed 0]
 """
 import argparse
 import json
@@ -34,6 +34,9 @@ def main() -> None:
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'demo'))
     parser.add_argument(
         '--epochs', type=int, help='override train_cfg.max_epochs')
+    parser.add_argument(
+        '--seed', type=int, default=0,
+        help='random seed of the training run (the README figure: 0)')
     args = parser.parse_args()
     start = time.time()
     work_dir = osp.join(REPO, args.work_dir)
@@ -47,7 +50,8 @@ def main() -> None:
     print('== 2/4 training (CPU)', flush=True)
     train = [
         sys.executable, 'tools/train.py', CONFIG, '--work-dir', work_dir,
-        '--no-validate'
+        '--no-validate', '--seed',
+        str(args.seed)
     ]
     if args.epochs:
         train += ['--cfg-options', f'train_cfg.max_epochs={args.epochs}']
