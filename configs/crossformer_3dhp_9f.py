@@ -33,10 +33,11 @@ _dataset = dict(
     keypoint_2d_det_file=None)
 train_dataloader = dict(
     dataset=dict(
-        _dataset,
-        ann_file='annotations/mpi_inf_3dhp_train.npz',
-        camera_param_file='annotations/cameras_train.pkl',
-        pipeline=train_pipeline))
+        dataset=dict(
+            _dataset,
+            ann_file='annotations/mpi_inf_3dhp_train.npz',
+            camera_param_file='annotations/cameras_train.pkl',
+            pipeline=train_pipeline)))
 val_dataloader = dict(
     dataset=dict(
         _dataset,

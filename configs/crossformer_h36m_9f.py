@@ -1,6 +1,6 @@
 # CrossFormer, 9-frame window, CPN-detected 2D input (paper Tables 1, 4).
 _base_ = ['./_base_/crossformer_h36m.py']
 model = dict(backbone=dict(num_frames=9), head=dict(num_frames=9))
-train_dataloader = dict(dataset=dict(seq_len=9))
+train_dataloader = dict(dataset=dict(dataset=dict(seq_len=9)))
 val_dataloader = dict(dataset=dict(seq_len=9))
 test_dataloader = val_dataloader

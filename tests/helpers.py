@@ -26,7 +26,8 @@ def tiny_config(path: Path, data_root: Path, base: str = 'crossformer_h36m_9f',
         "optim_wrapper = dict(optimizer=dict(lr=2e-3))",
         "default_hooks = dict(logger=dict(interval=10))",
         "train_dataloader = dict(batch_size=64, num_workers=0, "
-        "persistent_workers=False, dataset=dict(data_root=data_root))",
+        "persistent_workers=False, "
+        "dataset=dict(dataset=dict(data_root=data_root)))",
         "val_dataloader = dict(batch_size=256, num_workers=0, "
         "persistent_workers=False, dataset=dict(data_root=data_root))",
         "test_dataloader = val_dataloader",

@@ -8,6 +8,8 @@ from typing import Iterable, Optional
 import numpy as np
 from mmengine.config import ConfigDict
 
+from .plain_and_mirrored import unwrap_dataset_cfg
+
 ANN_KEYS = ('imgname', 'center', 'scale', 'part', 'S')
 
 
@@ -94,8 +96,11 @@ CHECKED_TYPES = ('Human36mDataset', 'MpiInf3dhpDataset')
 
 def check_dataset_cfgs(dataset_cfgs: Iterable[Optional[ConfigDict]]) -> None:
     """Run :func:`check_h36m_files` on every dataset config of the types in
-    :data:`CHECKED_TYPES` (``None`` entries and other types are skipped)."""
+    :data:`CHECKED_TYPES`, inside wrappers such as ``PlainAndMirroredDataset``
+    too (``None`` entries and other types are skipped)."""
     for cfg in dataset_cfgs:
+        if cfg is not None:
+            cfg = unwrap_dataset_cfg(cfg)
         if cfg is None or cfg.get('type') not in CHECKED_TYPES:
             continue
         uses_det = cfg.get('keypoint_2d_src', 'gt') == 'detection'

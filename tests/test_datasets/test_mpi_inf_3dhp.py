@@ -440,12 +440,15 @@ def test_config_trains_and_evaluates(tmp_path):
         str(root), seed=0, train_frames=8, test_frames=10, cams=(0, ))
     cfg = Config.fromfile(REPO / 'configs/crossformer_3dhp_9f.py')
     assert cfg.model.head.decoder.root_index == 14
-    assert cfg.train_dataloader.dataset.pipeline[0].encoder.root_index == 14
+    train_dataset = cfg.train_dataloader.dataset.dataset
+    assert train_dataset.pipeline[0].encoder.root_index == 14
     assert cfg.model.backbone.num_frames == cfg.model.head.num_frames == \
-        cfg.train_dataloader.dataset.seq_len == 9
+        train_dataset.seq_len == 9
+    train_dataset.data_root = str(root)
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[name].update(batch_size=8, num_workers=0, persistent_workers=False)
-        cfg[name].dataset.data_root = str(root)
+        if name != 'train_dataloader':
+            cfg[name].dataset.data_root = str(root)
     cfg.train_cfg = dict(
         type='IterBasedTrainLoop', max_iters=1, val_interval=1)
     cfg.param_scheduler = []

@@ -13,6 +13,7 @@ import torch
 from mmengine.config import Config
 
 from mmcrossformer.data_tools.synthetic.h36m import generate_h36m
+from mmcrossformer.datasets import unwrap_dataset_cfg
 from mmcrossformer.runtime.fast_paths import (LiftingForward, OneDNNLinear,
                                             bf16_supported,
                                             build_fast_lifter, export_onnx,
@@ -241,10 +242,11 @@ def test_fast_dataset_matches_stock(h36m_root, split, overrides):
     """Every sample: inputs, targets, target weights, instance fields and
     metainfo, random flips included (same draws from numpy's generator)."""
     cfg = Config.fromfile(str(REPO / 'configs' / 'crossformer_h36m_81f.py'))
-    loader = cfg.train_dataloader if split == 'train' else cfg.val_dataloader
+    dataset = cfg.train_dataloader.dataset.dataset if split == 'train' \
+        else cfg.val_dataloader.dataset
     built = []
     for dataset_type in ('Human36mDataset', 'FastHuman36mDataset'):
-        d = loader.dataset.copy()
+        d = dataset.copy()
         d.update(overrides, data_root=h36m_root, type=dataset_type)
         np.random.seed(3)  # the subset draw of get_sequence_indices
         built.append(DATASETS.build(d))
@@ -266,8 +268,8 @@ def test_fast_dataset_opt_in_config():
             str(REPO / 'configs' / f'crossformer_h36m_{window}f.py'))
         for loader in ('train_dataloader', 'val_dataloader',
                        'test_dataloader'):
-            f = fast[loader].dataset.to_dict()
-            s = stock[loader].dataset.to_dict()
+            f = unwrap_dataset_cfg(fast[loader].to_dict())
+            s = unwrap_dataset_cfg(stock[loader].to_dict())
             assert f.pop('type') == 'FastHuman36mDataset'
             assert s.pop('type') == 'Human36mDataset'
             assert f == s

@@ -66,6 +66,7 @@ from mmengine.logging import MMLogger
 from mmengine.runner import load_checkpoint
 
 import mmcrossformer  # noqa: F401  (registers the plugin)
+from mmcrossformer.datasets import unwrap_dataset_cfg
 from mmcrossformer.runtime.fast_paths import (LiftingForward,
                                             bf16_supported,
                                             build_fast_lifter, export_onnx,
@@ -243,7 +244,7 @@ def dataset_cfg(cfg: Config, split: str, data_root: str,
                 fast: bool) -> Config:
     loader = cfg.train_dataloader if split == 'train' else \
         cfg.val_dataloader
-    d = copy.deepcopy(loader.dataset)
+    d = unwrap_dataset_cfg(copy.deepcopy(loader.dataset))
     d.data_root = data_root
     if fast:
         d.type = 'FastHuman36mDataset'
@@ -313,7 +314,8 @@ def bench_data(cfg: Config, data_root: str, rounds: int,
                     torch.device('cpu'),
                     rounds,
                     target_s=0.)
-    window = cfg.train_dataloader.dataset.get('seq_len', 1)
+    window = unwrap_dataset_cfg(cfg.train_dataloader.dataset).get(
+        'seq_len', 1)
     for row, key in zip(rows, ('stock', 'fast')):
         row.update(
             pipeline='stock (Human36mDataset + MMPose transforms)'

@@ -6,7 +6,7 @@ configs/crossformer_3dhp_9f.py::
     python tools/dataset_converters/generate_synthetic_3dhp.py \
         data/synthetic_3dhp
     python tools/train.py configs/crossformer_3dhp_9f.py --cfg-options \
-        train_dataloader.dataset.data_root=data/synthetic_3dhp/ \
+        train_dataloader.dataset.dataset.data_root=data/synthetic_3dhp/ \
         val_dataloader.dataset.data_root=data/synthetic_3dhp/ \
         test_dataloader.dataset.data_root=data/synthetic_3dhp/
 

@@ -23,7 +23,6 @@ from typing import Optional, Tuple
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
-from mmengine.model.weight_init import trunc_normal_
 from torch import Tensor, nn
 
 from mmpose.registry import MODELS
@@ -351,7 +350,12 @@ class CrossFormer(BaseModule):
         causal (bool): The window ends at the target frame (online use)
             instead of being centred on it. The network is the same; the flag
             tells MMPose's datasets and inferencers how to cut windows.
-        init_cfg (dict, optional): mmengine initialisation config.
+        init_cfg (dict | list[dict], optional): mmengine initialisation
+            config. ``None`` or ``dict(type='PyTorchDefault')``: PyTorch's
+            constructor initialisation with zero positional embeddings, as
+            the released model was trained;
+            :data:`mmcrossformer.models.weight_init.TRUNC_NORMAL_INIT` the
+            timm ViT one.
 
     Inputs: (B, F, J, C) 2D keypoints, normalised to the screen as MMPose's
     ``VideoPoseLifting`` codec does.
@@ -387,11 +391,6 @@ class CrossFormer(BaseModule):
                  zero_input_frames: Optional[Tuple[int, int]] = None,
                  causal: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
-        if init_cfg is None:  # timm / PoseFormer initialisation
-            init_cfg = [
-                dict(type='TruncNormal', layer='Linear', std=.02, bias=0.),
-                dict(type='Constant', layer='LayerNorm', val=1., bias=0.)
-            ]
         super().__init__(init_cfg=init_cfg)
         if temporal_pos_embed not in self.temporal_pos_embeds:
             raise ValueError('temporal_pos_embed must be one of '
@@ -448,17 +447,6 @@ class CrossFormer(BaseModule):
                 **common) for i in range(depth)
         ])
         self.temporal_norm = nn.LayerNorm(temporal_dim, eps=norm_eps)
-
-    def init_weights(self) -> None:
-        """Positional embeddings from a truncated normal (std 0.02), as in
-        PoseFormer's timm lineage; the rest as configured by ``init_cfg``."""
-        super().init_weights()
-        if isinstance(self.init_cfg, dict) and self.init_cfg.get(
-                'type') == 'Pretrained':
-            return
-        for embed in (self.spatial_pos_embed, self.temporal_pos_embed):
-            if embed is not None:
-                trunc_normal_(embed, std=.02)
 
     def check_inputs(self, x: Tensor) -> None:
         """Raise a ValueError that names what is wrong with an input."""

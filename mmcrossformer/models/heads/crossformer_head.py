@@ -34,7 +34,9 @@ class CrossFormerHead(BaseHead):
         loss (dict): Loss config; the paper trains with MPJPE (Eq. 10).
         decoder (dict, optional): Lifting codec that restores the predicted
             pose to the dataset's coordinates (``VideoPoseLifting``).
-        init_cfg (dict, optional): Initialisation config.
+        init_cfg (dict | list[dict], optional): Initialisation config;
+            by default PyTorch's constructor initialisation, as the released
+            model was trained.
 
     Inputs: a tuple whose last element is (B, F, in_channels).
     Outputs: (B, J, 3).
@@ -115,8 +117,8 @@ class CrossFormerHead(BaseHead):
                                                          device=pred.device))
 
     @property
-    def default_init_cfg(self) -> List[dict]:
-        return [dict(type='TruncNormal', layer=['Linear'], std=0.02, bias=0)]
+    def default_init_cfg(self) -> dict:
+        return dict(type='PyTorchDefault')
 
 
 __all__ = ['CrossFormerHead', 'flip_pose3d']
