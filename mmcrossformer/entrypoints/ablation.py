@@ -80,30 +80,40 @@ def plan_runs(configs: Sequence[str], seeds: Sequence[int]) -> List[Run]:
     ]
 
 
-def budget_config(cfg: Config, steps: int, checkpoint_interval: int) -> Config:
+def budget_config(cfg: Config, steps: int, checkpoint_interval: int,
+                  epoch_length: int) -> Config:
     """``cfg`` trained for exactly ``steps`` optimizer steps.
 
     The epoch loop becomes an ``IterBasedTrainLoop`` over the same data
-    loader (an epoch keeps its length, ``len(train_dataloader)``), and the
-    epoch-based parameter schedulers are converted to iterations by
-    mmengine, so the lr after ``i`` steps is the epoch schedule's value at
-    epoch ``i / len(train_dataloader)``. Checkpoints are saved every
-    ``checkpoint_interval`` steps and at the end; logs count iterations;
-    validation (when not switched off) runs after the last step.
+    loader, and the epoch-based parameter schedulers are converted to
+    iterations with ``epoch_length`` (``len(train_dataloader)``) steps per
+    epoch, so the lr after ``i`` steps is the epoch schedule's value at
+    epoch ``i / epoch_length`` (mmengine stretches begin and end; the
+    factor of an exponential schedule becomes ``gamma ** (1 /
+    epoch_length)`` per step here, which mmengine leaves per epoch).
+    Checkpoints are saved every ``checkpoint_interval`` steps and at the
+    end; logs count iterations; validation (when not switched off) runs
+    after the last step.
     """
-    if steps < 1 or checkpoint_interval < 1:
-        raise StudyError(f'steps ({steps}) and checkpoint interval '
-                         f'({checkpoint_interval}) must be positive')
+    if min(steps, checkpoint_interval, epoch_length) < 1:
+        raise StudyError(f'steps ({steps}), checkpoint interval '
+                         f'({checkpoint_interval}) and epoch length '
+                         f'({epoch_length}) must be positive')
     cfg = copy.deepcopy(cfg)
     cfg.train_cfg = dict(
         type='IterBasedTrainLoop', max_iters=steps, val_interval=steps)
     schedulers = cfg.get('param_scheduler') or []
     if isinstance(schedulers, dict):
         schedulers = [schedulers]
-    cfg.param_scheduler = [
-        dict(s, convert_to_iter_based=True) if s.get('by_epoch', True) else s
-        for s in schedulers
-    ]
+    converted = []
+    for s in schedulers:
+        s = dict(s)
+        if s.get('by_epoch', True):
+            s['convert_to_iter_based'] = True
+            if s['type'].startswith('Exponential'):
+                s['gamma'] = s['gamma']**(1 / epoch_length)
+        converted.append(s)
+    cfg.param_scheduler = converted
     # the study evaluates the last step; no copies of the "best" one
     cfg.default_hooks.checkpoint.update(
         by_epoch=False, interval=checkpoint_interval, save_best=None)
@@ -124,20 +134,34 @@ def set_dataset_option(cfg: Config, key: str, value) -> None:
         dataset[key] = value
 
 
+def _build_dataset(cfg: Config, loader: str):
+    """The dataset of ``cfg[loader]``, built in this process."""
+    import importlib
+
+    from mmengine.registry import init_default_scope
+    from mmpose.registry import DATASETS
+    for name in (cfg.get('custom_imports') or {}).get('imports', []):
+        importlib.import_module(name)
+    init_default_scope(cfg.get('default_scope', 'mmpose'))
+    dataset_cfg = copy.deepcopy(cfg[loader].dataset)
+    dataset_cfg.pop('indices', None)
+    return DATASETS.build(dataset_cfg)
+
+
+def train_epoch_length(cfg: Config) -> int:
+    """``len(train_dataloader)`` of a single-process run."""
+    n, batch = len(_build_dataset(cfg, 'train_dataloader')), \
+        cfg.train_dataloader.batch_size
+    drop_last = cfg.train_dataloader.get('drop_last', False)
+    return n // batch if drop_last else math.ceil(n / batch)
+
+
 def strided_test_indices(cfg: Config, every: int) -> List[int]:
     """Every ``every``-th sample of the config's test dataset (``indices``
     of the dataset config): a subset spread evenly over all subjects,
     actions and cameras."""
-    from mmengine.registry import init_default_scope
-    from mmpose.registry import DATASETS
-    if cfg.get('custom_imports'):
-        import importlib
-        for name in cfg.custom_imports.imports:
-            importlib.import_module(name)
-    init_default_scope(cfg.get('default_scope', 'mmpose'))
-    dataset_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
-    dataset_cfg.pop('indices', None)
-    return list(range(0, len(DATASETS.build(dataset_cfg)), every))
+    return list(range(0, len(_build_dataset(cfg, 'test_dataloader')),
+                      every))
 
 
 def write_study_configs(configs: Sequence[str],
@@ -173,7 +197,8 @@ def write_study_configs(configs: Sequence[str],
             indices = strided_test_indices(cfg, test_every)
             cfg.test_dataloader.dataset.indices = indices
             cfg.val_dataloader.dataset.indices = indices
-        text = budget_config(cfg, steps, checkpoint_interval).pretty_text
+        text = budget_config(cfg, steps, checkpoint_interval,
+                             train_epoch_length(cfg)).pretty_text
         path = osp.join(work_dir, label, 'config.py')
         if osp.isfile(path):
             with open(path) as f:
@@ -230,15 +255,20 @@ def train_command(config: str,
 
 def final_val_metrics(run_dir: str, steps: int) -> Optional[dict]:
     """The metrics of the validation after step ``steps`` that
-    ``tools/train.py`` logged (``*/vis_data/scalars.json``), or None."""
+    ``tools/train.py`` logged (``*/vis_data/scalars.json``: the first entry
+    with ``MPJPE`` after the training entry of that step), or None."""
     found = None
     for path in sorted(glob.glob(osp.join(run_dir, '*', 'vis_data',
                                           'scalars.json'))):
+        last_step = False
         with open(path) as f:
             for line in f:
                 entry = json.loads(line)
-                if entry.get('step') == steps and 'MPJPE' in entry:
+                if 'iter' in entry:
+                    last_step = entry['iter'] == steps
+                elif last_step and 'MPJPE' in entry:
                     found = {k: v for k, v in entry.items() if k != 'step'}
+                    last_step = False
     return found
 
 

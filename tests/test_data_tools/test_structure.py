@@ -11,7 +11,8 @@ from mmcrossformer.data_tools.structure import (joint_pair_correlation,
                                                 load_h36m_split, pair_sets,
                                                 sequence_slices,
                                                 structure_stats)
-from mmcrossformer.data_tools.synthetic.h36m import generate_h36m
+from mmcrossformer.data_tools.synthetic.h36m import (generate_h36m,
+                                                   simulate_detections)
 
 
 def test_sequence_slices_split_at_a_new_video():
@@ -54,21 +55,33 @@ def test_pair_sets_partition_the_pairs():
     assert len(every) == 17 * 16 // 2
 
 
-def test_generated_detection_noise_has_the_generator_correlations(tmp_path):
-    """simulate_detections: unit = 0.6 white + 0.8 x gaussian-filtered
-    (sigma 3 frames) noise, independent per joint, so the lag-k correlation
-    is 0.64 exp(-k^2 / 36) / (0.36 + 0.64) and joints are uncorrelated
-    (up to the rare outliers)."""
-    generate_h36m(str(tmp_path), frames=200, subactions=1,
-                  subjects=['S1', 'S5'], actions=['Walking', 'Greeting'])
-    imgname, part, det, S = load_h36m_split(str(tmp_path), 'train')
-    stats = structure_stats(imgname, part, det, S)
+def test_detector_noise_has_the_generator_correlations():
+    """simulate_detections without outliers: unit = 0.6 white + 0.8 x
+    gaussian-filtered (sigma 3 frames) noise, independent per joint, so the
+    lag-k correlation is 0.64 exp(-k^2 / 36) / (0.36 + 0.64) and joints are
+    uncorrelated."""
+    frames = 4000
+    det, _ = simulate_detections(
+        np.random.default_rng(0), np.zeros((frames, 17, 2)),
+        np.full(frames, 5.), outlier_rate=0.)
+    names = [f'S1/S1_Walking.1/S1_Walking.1_{i:06d}.jpg'
+             for i in range(frames)]
+    pose = np.random.default_rng(1).normal(size=(frames, 17, 3))
+    stats = structure_stats(names, np.zeros((frames, 17, 2)), det, pose)
     for lag in (1, 4):
         assert stats[f'noise_lag{lag}'] == pytest.approx(
-            0.64 * math.exp(-lag**2 / 36), abs=0.05)
+            0.64 * math.exp(-lag**2 / 36), abs=0.03)
     for pairs in ('bones', 'index_neighbours', 'others'):
-        assert abs(stats[f'noise_{pairs}']) < 0.05
-    # kinematic chains: neighbouring joints move together, and motion is
-    # smooth at 50 fps
+        assert abs(stats[f'noise_{pairs}']) < 0.03
+    # white-noise poses: velocities v_t = p_t+1 - p_t have lag-1
+    # correlation -1/2, none at lag 4
+    assert stats['motion_lag1'] == pytest.approx(-0.5, abs=0.03)
+    assert stats['motion_lag4'] == pytest.approx(0, abs=0.03)
+
+
+def test_generated_motion_is_smooth_and_moves_along_bones(tmp_path):
+    generate_h36m(str(tmp_path), frames=200, subactions=1,
+                  subjects=['S1', 'S5'], actions=['Walking', 'Greeting'])
+    stats = structure_stats(*load_h36m_split(str(tmp_path), 'train'))
     assert stats['motion_bones'] > stats['motion_others'] + 0.1
     assert stats['motion_lag1'] > 0.9

@@ -21,7 +21,7 @@ from mmcrossformer.entrypoints.ablation import (StudyError, format_study,
                                                 mean_std, plot_study,
                                                 run_study, write_study_configs)
 
-from ..helpers import PYTHON, REPO, run_tool, tiny_config
+from ..helpers import PYTHON, REPO, tiny_config
 
 
 def fake(label: str, seed: int, mpjpe: float, p_mpjpe: float) -> dict:
@@ -82,20 +82,31 @@ def test_plot_has_one_panel_per_metric(tmp_path):
     assert two[..., :3].std() > 0.05  # not blank
 
 
-def test_a_work_dir_of_other_settings_is_refused(tmp_path):
-    config = str(REPO / 'configs' / 'poseformer_h36m_9f.py')
-    written = write_study_configs([config], str(tmp_path), 100, 25)
-    cfg = Config.fromfile(written['poseformer_h36m_9f'])
+def test_budget_config_and_a_work_dir_of_other_settings(tiny_study,
+                                                       tmp_path):
+    configs, _ = tiny_study
+    written = write_study_configs(configs[:1], str(tmp_path), 100, 25,
+                                  test_every=7)
+    cfg = Config.fromfile(written['poseformer'])
     assert cfg.train_cfg == dict(
         type='IterBasedTrainLoop', max_iters=100, val_interval=100)
     assert cfg.default_hooks.checkpoint.interval == 25
     assert not cfg.default_hooks.checkpoint.by_epoch
+    # x0.99 per epoch of len(train_dataloader) steps: 0.99^(1/len) per step
+    epoch = len(Runner.build_dataloader(Config.fromfile(
+        configs[0]).train_dataloader))
+    [scheduler] = cfg.param_scheduler
+    assert scheduler.convert_to_iter_based
+    assert scheduler.gamma**epoch == pytest.approx(0.99)
+    # every 7th test window: 2 subjects x 2 actions x 60 frames x 4 cameras
+    assert cfg.test_dataloader.dataset.indices == list(range(0, 960, 7))
     # the same settings again: accepted; other ones: refused
-    write_study_configs([config], str(tmp_path), 100, 25)
+    write_study_configs(configs[:1], str(tmp_path), 100, 25, test_every=7)
     with pytest.raises(StudyError, match='other settings'):
-        write_study_configs([config], str(tmp_path), 200, 50)
+        write_study_configs(configs[:1], str(tmp_path), 200, 50,
+                            test_every=7)
     with pytest.raises(StudyError, match='same file name'):
-        write_study_configs([config, config], str(tmp_path / 'x'), 100, 25)
+        write_study_configs(configs[:1] * 2, str(tmp_path / 'x'), 100, 25)
 
 
 def test_a_locked_work_dir_is_refused(tmp_path):
@@ -107,6 +118,22 @@ def test_a_locked_work_dir_is_refused(tmp_path):
 
 
 STEPS, INTERVAL = 30, 10
+
+
+def run_study_to_the_end(cmd: list, timeout: float = 1500) -> str:
+    """Run the study in a session of its own (so that a timeout ends its
+    current run as well); its output."""
+    proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, out[-5000:]
+    return out
 
 
 @pytest.fixture(scope='module')
@@ -140,7 +167,7 @@ def test_killed_study_continues_without_retraining(tiny_study):
                 break
         else:
             pytest.fail(f'the study ended early ({proc.wait()})')
-        deadline = time.time() + 120
+        deadline = time.time() + 600
         while not (second / f'iter_{INTERVAL}.pth').exists():
             assert time.time() < deadline, 'no checkpoint of the second run'
             time.sleep(0.01)
@@ -158,7 +185,9 @@ def test_killed_study_continues_without_retraining(tiny_study):
     with open(work_dir / '.lock') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
 
-    out = run_tool(cmd[1:], timeout=300).stdout
+    # continued with evaluation by tools/train.py's validation: no
+    # tools/test.py processes for the remaining runs
+    out = run_study_to_the_end(cmd + ['--validate'])
     assert '[1/4] poseformer seed 0: done before, skipped' in out
     assert {p: p.stat().st_mtime_ns
             for p in first.rglob('*') if p.is_file()} == kept
@@ -174,9 +203,26 @@ def test_killed_study_continues_without_retraining(tiny_study):
         steps = [int(re.findall(r'\d+', p.name)[0])
                  for p in run_dir.glob('iter_*.pth')]
         assert max(steps) == STEPS
-        assert result['metrics'] == json.loads(
-            (run_dir / 'metrics.json').read_text())
+        if run_dir == first:
+            assert result['evaluated_by'] == 'tools/test.py'
+            assert result['metrics'] == json.loads(
+                (run_dir / 'metrics.json').read_text())
+        else:
+            assert result['evaluated_by'] == 'tools/train.py validation'
+            assert not (run_dir / 'test.log').exists()
     assert len(results) == 4
+    # the validation after the last step gives tools/test.py's numbers
+    run_dir = work_dir / 'crossformer' / 'seed_1'
+    out_file = run_dir / 'check.json'
+    subprocess.run([
+        PYTHON, 'tools/test.py', str(work_dir / 'crossformer' / 'config.py'),
+        str(run_dir / f'iter_{STEPS}.pth'), '--work-dir',
+        str(run_dir / 'check'), '--out', str(out_file)], cwd=REPO,
+        check=True, capture_output=True, timeout=600)
+    tested = json.loads(out_file.read_text())
+    for metric in ('MPJPE', 'P-MPJPE'):
+        assert tested[metric] == pytest.approx(
+            results['crossformer', 1][metric], abs=1e-4)
     for label in ('poseformer', 'crossformer'):  # the seed reaches the run
         assert results[label, 0]['MPJPE'] != results[label, 1]['MPJPE']
     table = (work_dir / 'ablation.md').read_text()
