@@ -97,7 +97,8 @@ ls "$WHEELS"/xtcocotools-*.whl >/dev/null 2>&1 || build_xtcocotools
 say "[3/4] OpenMMLab runtime: mmengine 0.10.7, mmcv, mmdet 3.3.0, test tools"
 pipi mmengine==0.10.7 "$(ls "$WHEELS"/mmcv-2.1.0-*.whl | head -1)" \
      "$(ls "$WHEELS"/xtcocotools-*.whl | head -1)" mmdet==3.3.0 \
-     -r "$ROOT/requirements/mmpose_runtime.txt" -r "$ROOT/requirements/tests.txt"
+     -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/mmpose_runtime.txt" \
+     -r "$ROOT/requirements/tests.txt"
 
 say "[4/4] mmpose 1.3.2 (--no-deps: its chumpy requirement cannot build) and mmcrossformer (editable)"
 pipi --no-deps --no-build-isolation mmpose==1.3.2 -e "$ROOT"
