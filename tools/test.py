@@ -25,6 +25,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
         '--out', help='dump the metrics to this json file as well')
+    parser.add_argument(
+        '--bf16',
+        action='store_true',
+        help='run the backbone in bfloat16 (model.backbone.inference_dtype)')
     add_runner_args(parser)
     return parser.parse_args()
 
@@ -32,6 +36,8 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     args = parse_args()
     cfg = load_runner_cfg(args)
+    if args.bf16:
+        cfg.model.backbone.inference_dtype = 'bf16'
     try:
         check_checkpoint(args.checkpoint, cfg.model)
         prepare_runner_cfg(cfg, ['test_dataloader'])

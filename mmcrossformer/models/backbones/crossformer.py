@@ -363,6 +363,16 @@ class CrossFormer(BaseModule):
         causal (bool): The window ends at the target frame (online use)
             instead of being centred on it. The network is the same; the flag
             tells MMPose's datasets and inferencers how to cut windows.
+        fast_inference (bool): When no gradient is recorded (testing,
+            inference) on the CPU, run the fp32 linear layers through oneDNN
+            with the MLP's GELU fused in
+            (:class:`~mmcrossformer.runtime.fast_paths.OneDNNEvalLinear`:
+            same parameters, within 1e-5 of the plain layers; training and
+            GPUs compute exactly as without it). The configs turn it on.
+        inference_dtype (str): ``'fp32'``, or ``'bf16'`` to run the
+            backbone in eval mode under bfloat16 autocast (matrix products
+            in bf16; GroupNorm and attention products in fp32), returning
+            fp32 features. Training is unaffected.
         init_cfg (dict, optional): mmengine initialisation config.
 
     Inputs: (B, F, J, C) 2D keypoints, normalised to the screen as MMPose's
@@ -371,6 +381,7 @@ class CrossFormer(BaseModule):
     """
 
     temporal_pos_embeds = ('per_frame', 'shared', 'none')
+    inference_dtypes = ('fp32', 'bf16')
 
     def __init__(self,
                  num_frames: int = 81,
@@ -398,6 +409,8 @@ class CrossFormer(BaseModule):
                  temporal_pos_embed: str = 'per_frame',
                  zero_input_frames: Optional[Tuple[int, int]] = None,
                  causal: bool = False,
+                 fast_inference: bool = False,
+                 inference_dtype: str = 'fp32',
                  init_cfg: Optional[dict] = None) -> None:
         if init_cfg is None:  # timm / PoseFormer initialisation
             init_cfg = [
@@ -461,6 +474,19 @@ class CrossFormer(BaseModule):
         ])
         self.temporal_norm = nn.LayerNorm(temporal_dim, eps=norm_eps)
 
+        # run-time options: the layers' arithmetic, not the architecture
+        if inference_dtype not in self.inference_dtypes:
+            raise ValueError('inference_dtype must be one of '
+                             f'{self.inference_dtypes}, got '
+                             f'{inference_dtype!r}')
+        self.inference_dtype = inference_dtype
+        if fast_inference or inference_dtype == 'bf16':
+            from ...runtime import fast_paths
+            if fast_inference:
+                fast_paths.use_onednn_eval_linear_(self)
+            if inference_dtype == 'bf16':
+                fast_paths.fp32_norm_and_attention_(self)
+
     def init_weights(self) -> None:
         """Positional embeddings from a truncated normal (std 0.02), as in
         PoseFormer's timm lineage; the rest as configured by ``init_cfg``."""
@@ -506,6 +532,13 @@ class CrossFormer(BaseModule):
     def forward(self, x: Tensor) -> Tuple[Tensor]:
         """(B, F, J, C) keypoints -> ((B, F, J*D) features, )."""
         self.check_inputs(x)
+        if self.inference_dtype == 'bf16' and not self.training:
+            with torch.autocast(x.device.type, dtype=torch.bfloat16):
+                return (self.encode(x).float(), )
+        return (self.encode(x), )
+
+    def encode(self, x: Tensor) -> Tensor:
+        """(B, F, J, C) keypoints -> (B, F, J*D) features."""
         B, num_frames, num_joints, _ = x.shape
         if self.zero_input_frames is not None:
             start, stop = self.zero_input_frames
@@ -528,5 +561,5 @@ class CrossFormer(BaseModule):
         x = self.pos_drop(x)
         for block in self.temporal_blocks:
             x = block(x)
-        return (self.temporal_norm(x), )
+        return self.temporal_norm(x)
 
