@@ -158,6 +158,20 @@ def use_onednn_eval_linear_(module: nn.Module) -> nn.Module:
     return module
 
 
+def use_plain_linear_(module: nn.Module) -> nn.Module:
+    """Undo :func:`use_onednn_eval_linear_`, in place: ``nn.Linear`` layers
+    and the MLPs' ``nn.GELU`` back."""
+    for m in module.modules():
+        if isinstance(getattr(m, 'fc1', None), OneDNNEvalLinear) and \
+                m.fc1.gelu:
+            m.act = nn.GELU()
+        if isinstance(m, OneDNNEvalLinear):
+            m.gelu = False
+            m.__class__ = nn.Linear
+            del m.gelu
+    return module
+
+
 class _OneDNNLinearFn(torch.autograd.Function):
     """y = x W^T + b with oneDNN kernels in both directions: the forward and
     the input gradient through ``mkldnn._linear_pointwise``, the weight
@@ -324,7 +338,7 @@ def build_fast_lifter(model: nn.Module,
 
 __all__ = [
     'LiftingForward', 'OneDNNLinear', 'OneDNNEvalLinear', 'OneDNNTrainLinear',
-    'use_onednn_eval_linear_', 'FP32GroupNorm',
+    'use_onednn_eval_linear_', 'use_plain_linear_', 'FP32GroupNorm',
     'onednn_available', 'onednn_linear', 'use_onednn_linear_',
     'use_onednn_train_linear_', 'fp32_norm_and_attention_', 'bf16_supported',
     'cast_matmul_weights_', 'build_fast_lifter'

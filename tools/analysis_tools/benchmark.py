@@ -19,8 +19,9 @@ What it measures, on the CPU and on a GPU when one is present:
   passes);
 * inference throughput and latency at batch 1, 64 and 256 (``--batch-sizes``)
   of this plugin's fast paths (:mod:`mmcrossformer.runtime.fast_paths`:
-  fp32 with oneDNN linear layers -- and with PyTorch's default MKL ones, to
-  show what oneDNN adds --, bf16, ``torch.compile`` of both, onnxruntime)
+  fp32 with oneDNN linear layers, bf16, ``torch.compile`` of both,
+  onnxruntime), of the plain layers (``fast_inference=False``) and of the
+  default path (the configured model, as ``tools/test.py`` runs it)
   and of the released model (eager fp32, the way it ships), with the peak
   memory of one call (eager rows);
 * a training step (forward, MPJPE loss, backward, Adam) of this plugin's
@@ -61,7 +62,8 @@ from mmengine.runner import load_checkpoint
 import mmcrossformer  # noqa: F401  (registers the plugin)
 from mmcrossformer.runtime import benchmark as B
 from mmcrossformer.runtime.complexity import model_complexity
-from mmcrossformer.runtime.fast_paths import bf16_supported
+from mmcrossformer.runtime.fast_paths import (bf16_supported,
+                                              build_fast_lifter)
 from mmcrossformer.runtime.released import build_released, share_weights
 from mmpose.registry import MODELS
 from mmpose.utils import register_all_modules
@@ -83,7 +85,11 @@ def parse_args() -> argparse.Namespace:
         default=None,
         help='cpu and/or cuda (default: cpu, plus cuda when present)')
     parser.add_argument(
-        '--threads', type=int, default=None, help='torch CPU threads')
+        '--threads',
+        type=int,
+        nargs='+',
+        default=None,
+        help='torch CPU thread counts, each measured in turn (e.g. 1 2)')
     parser.add_argument(
         '--batch-sizes', type=int, nargs='+', default=[1, 64, 256])
     parser.add_argument('--train-batch-size', type=int, default=64)
@@ -101,7 +107,7 @@ def parse_args() -> argparse.Namespace:
         '--skip',
         nargs='*',
         default=[],
-        choices=['inference', 'train', 'data', 'accuracy'])
+        choices=['inference', 'profile', 'train', 'data', 'accuracy'])
     parser.add_argument(
         '--data-root',
         help='generated (or real) Human3.6M in MMPose layout; generated '
@@ -142,7 +148,8 @@ def bench_device(device, model, cfg, released, data_root, args, flops,
     out = [
         f'## Matmul peak ({dname}, {n}x{n}x{n}, {threads} threads)\n\n' +
         B.matmul_table(matmul) + '\n\nThe "% of dtype peak" columns divide '
-        'by the best kernel of the dtype.'
+        'by the best kernel of the dtype. Load average (1, 5, 15 min) '
+        f'when measured: {load_average()}.'
     ]
     if 'inference' not in args.skip:
         paths = B.inference_paths(model, device, shape, bf16,
@@ -151,7 +158,19 @@ def bench_device(device, model, cfg, released, data_root, args, flops,
         rows = B.bench_inference(paths, device, shape, args.batch_sizes,
                                  args.rounds, flops, peaks)
         out.append(f'## Inference ({dname}, {threads} threads)\n\n' +
-                   B.inference_table(rows, vs))
+                   B.inference_table(rows, vs) +
+                   f'\n\nMedian of {args.rounds} interleaved rounds '
+                   '[slowest-fastest round]; "vs" and FLOP/s from the medians.'
+                   f' Load average at the end: {load_average()}.')
+    if 'profile' not in args.skip:
+        bs = max(args.batch_sizes)
+        x = torch.randn(bs, *shape, device=device) * 0.5
+        for dt in ['fp32'] + (['bf16'] if bf16 else []):
+            run = build_fast_lifter(model, dtype=dt, device=device)
+            rows = B.profile_modules(run.net, lambda: run(x), args.rounds)
+            out.append(f'## Where the time goes (mmcrossformer {dt}, '
+                       f'{dname}, batch {bs}, {threads} threads; module '
+                       'forward hooks)\n\n' + B.profile_table(rows))
     if 'train' not in args.skip:
         bs = args.train_batch_size
         batch = B.load_batches(cfg, data_root, 'train', bs, bs)[0]
@@ -165,7 +184,7 @@ def bench_device(device, model, cfg, released, data_root, args, flops,
             name: f
             for name, (_, _, f) in B.inference_paths(
                 model, device, shape, bf16, not args.no_compile, False,
-                released).items() if 'MKL' not in name
+                released).items() if name != B.PLAIN_FP32
         }
         batches = B.load_batches(cfg, data_root, 'test',
                                  args.accuracy_samples, 256)
@@ -182,8 +201,6 @@ def bench_device(device, model, cfg, released, data_root, args, flops,
 
 def main() -> None:
     args = parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
     register_all_modules()
     cfg = Config.fromfile(args.config)
     devices = [
@@ -228,7 +245,7 @@ def main() -> None:
         ['released implementation', args.reference or 'not given'],
         ['torch', torch.__version__],
         ['CPU', platform.processor() or platform.machine()],
-        ['CPU threads (torch)', torch.get_num_threads()],
+        ['CPU threads (torch)', args.threads or torch.get_num_threads()],
         ['bf16 on CPU', bf16_supported('cpu')],
         ['GPU',
          torch.cuda.get_device_name(0) if torch.cuda.is_available() else
@@ -238,8 +255,12 @@ def main() -> None:
     ]
     out = ['## Environment\n\n' + B.table(['item', 'value'], env)]
     for device in devices:
-        out += bench_device(device, model, cfg, released, data_root, args,
-                            flops, shape)
+        for threads in (args.threads or [None]
+                        if device.type == 'cpu' else [None]):
+            if threads:
+                torch.set_num_threads(threads)
+            out += bench_device(device, model, cfg, released, data_root,
+                                args, flops, shape)
     if 'data' not in args.skip:
         rows = B.bench_data(cfg, data_root, args.rounds, args.data_samples)
         out.append('## Data pipeline (one worker process, '
