@@ -19,6 +19,7 @@ import re
 import statistics
 import tempfile
 import time
+import warnings
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -569,8 +570,67 @@ def bench_train(model: nn.Module,
                 flops_per_s=achieved,
                 peak_share=achieved / peaks.get(dt, peaks['fp32']),
                 speedup=base / sec,
-                memory_mib=peak_memory_mib(f, device)))
+                memory_mib=peak_memory_mib(f, device),
+                syncs=device_syncs(f, device)))
     return rows
+
+
+def device_syncs(fn: Callable[[], object],
+                 device: torch.device) -> Optional[List[str]]:
+    """Where one call of ``fn`` makes the host wait for a CUDA device
+    (``torch.cuda.set_sync_debug_mode('warn')``): 'file:line' of every
+    synchronising call, in order; None off CUDA."""
+    if device.type != 'cuda':
+        return None
+    sync(device)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        torch.cuda.set_sync_debug_mode('warn')
+        try:
+            fn()
+            torch.cuda.set_sync_debug_mode(0)
+        finally:
+            torch.cuda.set_sync_debug_mode(0)
+    return [
+        f'{os.path.basename(w.filename)}:{w.lineno}' for w in caught
+        if 'synchroniz' in str(w.message)
+    ]
+
+
+def project_training(samples_per_s: float,
+                     epochs: int = 100,
+                     windows_per_epoch: float = 2 * 1.56e6,
+                     target_hours: float = 4.) -> Dict[str, float]:
+    """Hours of ``epochs`` epochs of ``windows_per_epoch`` training windows
+    at ``samples_per_s`` (the release: 100 epochs of 2 x 1.56 M Human3.6M
+    windows, flips counted), and the samples/s that ``target_hours`` needs.
+    """
+    total = epochs * windows_per_epoch
+    return dict(
+        hours=total / samples_per_s / 3600,
+        needed_samples_per_s=total / (target_hours * 3600))
+
+
+def projection_table(train_rows: Sequence[dict], data_per_worker: float,
+                     workers: int, **kw) -> str:
+    """Projected time of the release schedule for every training row, with
+    what the data pipeline's ``workers`` processes can feed (``workers`` x
+    the one-process rate: an upper bound)."""
+    feed = data_per_worker * workers
+    rows = []
+    for r in train_rows:
+        rate_ = r['samples_per_s']['median']
+        p = project_training(rate_, **kw)
+        rows.append([
+            r['name'], f'{rate_:.0f}', f'{p["hours"]:.1f}',
+            f'{p["needed_samples_per_s"]:.0f}',
+            f'{feed:.0f} ({workers} workers)',
+            'yes' if feed >= rate_ else 'NO: data-bound'
+        ])
+    return table([
+        'training step', 'samples/s', 'projected hours', 'samples/s needed',
+        'data pipeline samples/s', 'pipeline keeps up'
+    ], rows)
 
 
 # -------------------------------------------------------------- accuracy
@@ -645,16 +705,18 @@ def inference_table(rows: Sequence[dict], vs: str) -> str:
 
 
 def train_table(rows: Sequence[dict], vs: str) -> str:
+    """Training rows; on CUDA with the device-to-host syncs of one step."""
+    cuda = any(r.get('syncs') is not None for r in rows)
     return table([
         'implementation', 'batch', 'samples/s median [min-max]', 'ms/step',
-        'GFLOP/s',
-        '% of dtype peak', f'vs {vs}', 'peak memory MiB'
-    ], [[
+        'GFLOP/s', '% of dtype peak', f'vs {vs}', 'peak memory MiB'
+    ] + (['device-to-host syncs per step (where)'] if cuda else []), [[
         r['name'], r['batch'], fmt_rate(r['samples_per_s']),
         f'{r["step_ms"]:.0f}', f'{r["flops_per_s"] / 1e9:.1f}',
         f'{100 * r["peak_share"]:.0f}', f'{r["speedup"]:.2f}x',
         fmt(r['memory_mib'], '.0f')
-    ] for r in rows])
+    ] + ([f'{len(r["syncs"])} ({", ".join(sorted(set(r["syncs"])))})']
+         if cuda else []) for r in rows])
 
 
 def accuracy_table(rows: Sequence[dict]) -> str:
@@ -684,7 +746,8 @@ def data_table(rows: Sequence[dict]) -> str:
 __all__ = [
     'DEFAULT_FP32', 'PLAIN_FP32', 'PLUGIN_FP32', 'RELEASED', 'accuracy_table', 'batch_tensors',
     'bench_accuracy', 'bench_data', 'bench_inference', 'bench_matmul',
-    'bench_train', 'best_peaks', 'data_table', 'fmt_rate', 'PROFILE_PARTS',
+    'bench_train', 'best_peaks', 'data_table', 'device_syncs',
+    'project_training', 'projection_table', 'fmt_rate', 'PROFILE_PARTS',
     'PROFILE_REST', 'profile_modules', 'profile_part', 'profile_table',
     'rate', 'spread',
     'dataset_cfg', 'fmt', 'inference_paths', 'inference_table',

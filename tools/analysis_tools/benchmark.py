@@ -52,7 +52,7 @@ import logging
 import os
 import platform
 import tempfile
-from typing import List
+from typing import List, Tuple
 
 import torch
 from mmengine.config import Config
@@ -98,6 +98,22 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--no-compile', action='store_true', help='skip torch.compile rows')
     parser.add_argument('--no-bf16', action='store_true')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='require the bf16 rows (bf16 inference, bf16 autocast '
+        'training); an error where the device has no native bf16')
+    parser.add_argument(
+        '--project-epochs',
+        type=int,
+        default=100,
+        help='epochs of the projected training time (release: 100)')
+    parser.add_argument(
+        '--epoch-windows',
+        type=float,
+        default=2 * 1.56e6,
+        help='training windows per epoch (release: 2 x 1.56 M, flips '
+        'counted)')
     parser.add_argument('--no-onnx', action='store_true')
     parser.add_argument(
         '--compile-train',
@@ -136,11 +152,15 @@ def load_average() -> str:
 
 
 def bench_device(device, model, cfg, released, data_root, args, flops,
-                 shape) -> List[str]:
-    """The matmul, inference, training and accuracy sections of a device."""
+                 shape) -> Tuple[List[str], List[dict]]:
+    """The matmul, inference, profile, training and accuracy sections of a
+    device, and the training rows."""
     dname = 'GPU' if device.type == 'cuda' else 'CPU'
     threads = torch.get_num_threads()
     bf16 = not args.no_bf16 and bf16_supported(device)
+    train_rows = []
+    if args.amp and not bf16:
+        raise SystemExit(f'--amp: no native bf16 on {device}')
     vs = B.RELEASED if released is not None else B.PLUGIN_FP32
     matmul = B.bench_matmul(device, args.rounds, bf16)
     peaks = B.best_peaks(matmul)
@@ -162,7 +182,7 @@ def bench_device(device, model, cfg, released, data_root, args, flops,
                    f'\n\nMedian of {args.rounds} interleaved rounds '
                    '[slowest-fastest round]; "vs" and FLOP/s from the medians.'
                    f' Load average at the end: {load_average()}.')
-    if 'profile' not in args.skip:
+    if 'profile' not in args.skip and device.type == 'cpu':  # sync hooks
         bs = max(args.batch_sizes)
         x = torch.randn(bs, *shape, device=device) * 0.5
         for dt in ['fp32'] + (['bf16'] if bf16 else []):
@@ -174,11 +194,11 @@ def bench_device(device, model, cfg, released, data_root, args, flops,
     if 'train' not in args.skip:
         bs = args.train_batch_size
         batch = B.load_batches(cfg, data_root, 'train', bs, bs)[0]
-        rows = B.bench_train(model, batch, device, args.rounds, flops, peaks,
-                             bf16, args.compile_train, released)
+        train_rows = B.bench_train(model, batch, device, args.rounds, flops,
+                                   peaks, bf16, args.compile_train, released)
         out.append(f'## Training step ({dname}, forward + MPJPE loss + '
                    'backward + Adam; FLOPs = 3 x forward)\n\n' +
-                   B.train_table(rows, vs))
+                   B.train_table(train_rows, vs))
     if 'accuracy' not in args.skip:
         paths = {
             name: f
@@ -196,7 +216,7 @@ def bench_device(device, model, cfg, released, data_root, args, flops,
         out.append(f'## Accuracy ({dname}, {rows[0]["windows"]} windows of '
                    'the generated test split, no flip averaging)\n\n' +
                    B.accuracy_table(rows) + note)
-    return out
+    return out, train_rows
 
 
 def main() -> None:
@@ -254,19 +274,37 @@ def main() -> None:
         ['FLOPs per sample (forward)', f'{flops / 1e9:.2f} G'],
     ]
     out = ['## Environment\n\n' + B.table(['item', 'value'], env)]
+    train_rows = {}
     for device in devices:
         for threads in (args.threads or [None]
                         if device.type == 'cpu' else [None]):
             if threads:
                 torch.set_num_threads(threads)
-            out += bench_device(device, model, cfg, released, data_root,
-                                args, flops, shape)
+            section, rows = bench_device(device, model, cfg, released,
+                                         data_root, args, flops, shape)
+            out += section
+            if rows:
+                train_rows[f'{device.type}, {torch.get_num_threads()} '
+                           'threads' if device.type == 'cpu' else
+                           str(device)] = rows
     if 'data' not in args.skip:
         rows = B.bench_data(cfg, data_root, args.rounds, args.data_samples)
         out.append('## Data pipeline (one worker process, '
                    f'{rows[0]["window"]}-frame windows, '
                    f'{rows[0]["samples"]} training windows)\n\n' +
                    B.data_table(rows))
+        loader = cfg.train_dataloader
+        used = rows[1] if loader.dataset.type == 'FastHuman36mDataset' \
+            else rows[0]
+        for where, trows in train_rows.items():
+            out.append(
+                f'## Projected training time ({where}; '
+                f'{args.project_epochs} epochs x '
+                f'{args.epoch_windows / 1e6:.2f} M windows; data: '
+                f'{used["pipeline"]})\n\n' + B.projection_table(
+                    trows, used['samples_per_s'], loader.num_workers,
+                    epochs=args.project_epochs,
+                    windows_per_epoch=args.epoch_windows))
     out.append('load average at the end: ' + load_average())
     print('\n\n'.join(out))
     if tmp is not None:
