@@ -282,7 +282,8 @@ def main() -> None:
                 torch.set_num_threads(threads)
             section, rows = bench_device(device, model, cfg, released,
                                          data_root, args, flops, shape)
-            out += section
+            print('\n\n'.join(out + section) + '\n', flush=True)
+            out = []
             if rows:
                 train_rows[f'{device.type}, {torch.get_num_threads()} '
                            'threads' if device.type == 'cpu' else
