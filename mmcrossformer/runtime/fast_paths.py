@@ -117,14 +117,16 @@ class OneDNNEvalLinear(nn.Linear):
     by the exact GELU (``gelu``), whose fp32 CPU products run through
     oneDNN's fused kernel (GELU as a post-op) whenever no gradient is
     recorded (``torch.no_grad``/``inference_mode``: testing, inference);
-    with gradients, on GPUs, in bf16 and under autocast it computes
+    with gradients, on GPUs, in bf16, under autocast and when traced (ONNX
+    export) it computes
     ``nn.Linear`` (then GELU) as PyTorch does. The ``fast_inference``
     option of the ``CrossFormer`` backbone makes its linear layers so."""
 
     gelu = False
 
     def forward(self, x: Tensor) -> Tensor:
-        if not torch.is_grad_enabled() and _onednn_fp32(x, self.weight):
+        if not torch.is_grad_enabled() and _onednn_fp32(x, self.weight) \
+                and not torch.jit.is_tracing():  # exporters see nn.Linear
             return torch.ops.mkldnn._linear_pointwise(
                 x, self.weight, self.bias, 'gelu' if self.gelu else 'none',
                 [], 'none')
