@@ -111,6 +111,10 @@ def parse_args(argv=None):
         help='screen: normalise by the frame (default); bbox: move every '
         'person to the Human3.6M mean box first')
     lift.add_argument('--no-flip', action='store_true', help='no flip test')
+    lift.add_argument(
+        '--bf16',
+        action='store_true',
+        help='run the lifter in bfloat16 (model.backbone.inference_dtype)')
     out = p.add_argument_group('output')
     out.add_argument('--output-root', default='vis_results')
     out.add_argument('--no-vis', action='store_true')
@@ -261,7 +265,9 @@ def main(argv=None):
         args.lifter_config,
         args.lifter_checkpoint,
         device=args.device,
-        cfg_options=args.cfg_options,
+        cfg_options=dict(args.cfg_options or {},
+                         **({'model.backbone.inference_dtype': 'bf16'}
+                            if args.bf16 else {})),
         causal=True if args.online else None,
         flip_test=False if args.no_flip else None,
         batch_size=args.batch_size,

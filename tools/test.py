@@ -38,6 +38,10 @@ def parse_args() -> argparse.Namespace:
         type=int,
         default=1,
         help='with --show-dir: draw every INTERVAL-th sample')
+    parser.add_argument(
+        '--bf16',
+        action='store_true',
+        help='run the backbone in bfloat16 (model.backbone.inference_dtype)')
     add_runner_args(parser)
     args = parser.parse_args()
     if args.dump and not args.dump.endswith(('.pkl', '.pickle')):
@@ -67,6 +71,8 @@ def add_outputs(cfg, args: argparse.Namespace) -> None:
 def main() -> int:
     args = parse_args()
     cfg = load_runner_cfg(args)
+    if args.bf16:
+        cfg.model.backbone.inference_dtype = 'bf16'
     try:
         check_checkpoint(args.checkpoint, cfg.model)
         prepare_runner_cfg(cfg, ['test_dataloader'])

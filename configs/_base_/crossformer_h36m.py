@@ -62,7 +62,14 @@ model = dict(
         # as the release: PyTorch's constructor initialisation, positional
         # embeddings zero (mmcrossformer/models/weight_init.py also offers
         # TRUNC_NORMAL_INIT, the timm ViT one)
-        init_cfg=dict(type='PyTorchDefault')),
+        init_cfg=dict(type='PyTorchDefault'),
+        # inference (test, demo, inferencer): oneDNN linear layers with the
+        # GELU fused, within 1e-5 of the plain fp32 model; `--cfg-options
+        # model.backbone.fast_inference=False` for the plain layers.
+        # inference_dtype='bf16' (or `--bf16` of tools/test.py and the demo)
+        # runs it in bfloat16; docs/benchmark.md gives speed and MPJPE change
+        fast_inference=True,
+        inference_dtype='fp32'),
     head=dict(
         type='CrossFormerHead',
         in_channels=17 * 32,

@@ -15,9 +15,11 @@ import contextlib
 import copy
 import math
 import os
+import re
 import statistics
 import tempfile
 import time
+import warnings
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -28,8 +30,9 @@ from torch import nn
 
 from mmpose.registry import DATASETS
 from ..datasets.plain_and_mirrored import unwrap_dataset_cfg
-from .fast_paths import (build_fast_lifter, onednn_available,
-                         use_onednn_train_linear_)
+from .fast_paths import (OneDNNEvalLinear, build_fast_lifter,
+                         onednn_available, use_onednn_train_linear_,
+                         use_plain_linear_)
 from .forward import LiftingForward
 from .released import ReleasedForward
 
@@ -37,6 +40,8 @@ from .released import ReleasedForward
 Paths = Dict[str, Tuple[str, bool, Callable[[torch.Tensor], torch.Tensor]]]
 RELEASED = 'released fp32'
 PLUGIN_FP32 = 'mmcrossformer fp32'
+PLAIN_FP32 = 'mmcrossformer fp32, plain layers (fast_inference=False)'
+DEFAULT_FP32 = 'mmcrossformer fp32, default (test.py/demo/inferencer)'
 
 
 # ---------------------------------------------------------------- timing
@@ -46,13 +51,21 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def spread(values: Sequence[float]) -> Dict[str, float]:
+    """Median, min and max of ``values``."""
+    return dict(
+        median=statistics.median(values), min=min(values), max=max(values))
+
+
 def interleaved(fns: Dict[str, Callable[[], object]],
                 device: torch.device,
                 rounds: int,
-                target_s: float = 0.3) -> Dict[str, float]:
-    """Median seconds per call of each function, measured round-robin (each
-    function ``n`` calls per round, ``n`` chosen so that a round of it lasts
-    about ``target_s``)."""
+                target_s: float = 0.3) -> Dict[str, Dict[str, float]]:
+    """Seconds per call of each function (:func:`spread` over ``rounds``
+    rounds: median, min, max), measured round-robin: in every round each
+    function runs ``n`` calls in turn, ``n`` chosen so that its share of a
+    round lasts about ``target_s``, so that load from other processes hits
+    all of them alike."""
     reps = {}
     for name, fn in fns.items():  # warm-up and calibration
         fn()
@@ -71,7 +84,16 @@ def interleaved(fns: Dict[str, Callable[[], object]],
                 fn()
             sync(device)
             times[name].append((time.perf_counter() - t) / reps[name])
-    return {name: statistics.median(v) for name, v in times.items()}
+    return {name: spread(v) for name, v in times.items()}
+
+
+def rate(count: float, seconds: Dict[str, float]) -> Dict[str, float]:
+    """``count`` per second from a :func:`spread` of seconds: median, and
+    the min / max rate (from the slowest / fastest round)."""
+    return dict(
+        median=count / seconds['median'],
+        min=count / seconds['max'],
+        max=count / seconds['min'])
 
 
 def peak_memory_mib(fn: Callable[[], object], device: torch.device) -> float:
@@ -248,7 +270,7 @@ def bench_data(cfg: Config, data_root: str, rounds: int,
             pipeline='stock (Human36mDataset + MMPose transforms)'
             if key == 'stock' else 'FastHuman36mDataset',
             window=window,
-            samples_per_s=len(order) / t[key],
+            samples_per_s=len(order) / t[key]['median'],
             identical=identical if key == 'fast' else None,
             samples=n)
     rows[1]['speedup'] = rows[1]['samples_per_s'] / rows[0]['samples_per_s']
@@ -322,15 +344,22 @@ def inference_paths(model: nn.Module,
                     compile: bool,
                     onnx: bool,
                     released: Optional[nn.Module] = None) -> Paths:
-    """The inference paths to time: the plugin's fast paths (fp32 with MKL
-    linear layers where oneDNN is available, to show what oneDNN adds; fp32;
-    bf16; compiled), onnxruntime (CPU) and the released model."""
+    """The inference paths to time: the plugin's plain layers
+    (``fast_inference=False``), its default path (the model as configured,
+    eager: what ``tools/test.py``, the demo and the inferencers run), the
+    fast paths (fp32, bf16, compiled), onnxruntime (CPU) and the released
+    model."""
     paths: Paths = {}
-    if onednn_available(device):
-        paths['mmcrossformer fp32, MKL linear'] = (
-            'fp32', False,
-            build_fast_lifter(
-                model, dtype='fp32', device=device, onednn=False))
+    paths[PLAIN_FP32] = ('fp32', False,
+                         build_fast_lifter(
+                             use_plain_linear_(copy.deepcopy(model)),
+                             device=device,
+                             copy_model=False,
+                             onednn=False))
+    if any(isinstance(m, OneDNNEvalLinear) for m in model.modules()):
+        paths[DEFAULT_FP32] = ('fp32', False,
+                               build_fast_lifter(
+                                   model, device=device, onednn=False))
     variants = [('fp32', False)] + ([('bf16', False)] if bf16 else [])
     if compile:
         variants += [(dt, True) for dt, _ in list(variants)]
@@ -362,25 +391,103 @@ def bench_inference(paths: Paths, device: torch.device,
         t = interleaved({name: (lambda f=f: f(x))
                          for name, (_, _, f) in paths.items()}, device,
                         rounds)
-        base = t.get(RELEASED, t[PLUGIN_FP32])
+        base = t.get(RELEASED, t[PLUGIN_FP32])['median']
         for name, (dt, comp, f) in paths.items():
             # the profiler sees neither the buffers of compiled graphs on the
             # CPU nor onnxruntime's arena
             blind = (comp and device.type == 'cpu') or \
                 name.startswith('onnxruntime')
-            achieved = flops * bs / t[name]
+            sec = t[name]['median']
+            achieved = flops * bs / sec
             rows.append(
                 dict(
                     name=name,
                     batch=bs,
-                    samples_per_s=bs / t[name],
-                    latency_ms=t[name] * 1e3,
+                    samples_per_s=rate(bs, t[name]),
+                    latency_ms=sec * 1e3,
                     flops_per_s=achieved,
                     peak_share=achieved / peaks.get(dt, peaks['fp32']),
-                    speedup=base / t[name],
+                    speedup=base / sec,
                     memory_mib=float('nan') if blind else peak_memory_mib(
                         lambda: f(x), device)))
     return rows
+
+
+# --------------------------------------------------------------- profile
+#: (pattern of a module's qualified name, profile part), first match wins
+PROFILE_PARTS = (
+    (r'spatial_blocks\.\d+\.attn$', 'spatial attention'),
+    (r'spatial_blocks\.\d+\.interaction$', 'CJI (convs, GELU, GroupNorm)'),
+    (r'spatial_blocks\.\d+\.mlp$', 'spatial MLP'),
+    (r'temporal_blocks\.\d+\.attn$', 'temporal attention'),
+    (r'temporal_blocks\.\d+\.interaction$', 'CFI (convs, kernel, GroupNorm)'),
+    (r'temporal_blocks\.\d+\.mlp$', 'temporal MLP'),
+    (r'(_blocks\.\d+\.norm\d|spatial_norm|temporal_norm)$', 'LayerNorms'),
+    (r'(^|\.)head$', 'head'),
+)
+PROFILE_REST = 'rest (embedding, residual adds, layer scales, reshapes)'
+
+
+def profile_part(name: str) -> Optional[str]:
+    """The :data:`PROFILE_PARTS` part of the module called ``name``."""
+    for pattern, part in PROFILE_PARTS:
+        if re.search(pattern, name):
+            return part
+    return None
+
+
+def profile_modules(net: nn.Module, fn: Callable[[], object],
+                    rounds: int) -> List[dict]:
+    """Where one call of ``fn`` (running the eager ``net``) spends its
+    time: wall time of the modules of each :data:`PROFILE_PARTS` part
+    (forward hooks; synchronous on the CPU), the rest of the call as
+    :data:`PROFILE_REST`, medians over ``rounds`` calls after a warm-up.
+    Rows (part, ms, share of the call), in :data:`PROFILE_PARTS` order."""
+    spent: Dict[str, float] = {}
+    started: Dict[str, float] = {}
+    handles = []
+    for name, m in net.named_modules():
+        part = profile_part(name)
+        if part is None:
+            continue
+
+        def pre(m, args, name=name):
+            started[name] = time.perf_counter()
+
+        def post(m, args, out, name=name, part=part):
+            spent[part] = spent.get(part, 0.) + time.perf_counter() - \
+                started.pop(name)
+
+        handles += [m.register_forward_pre_hook(pre),
+                    m.register_forward_hook(post)]
+    per_round: Dict[str, List[float]] = {}
+    try:
+        fn()
+        for _ in range(rounds):
+            spent.clear()
+            t = time.perf_counter()
+            fn()
+            total = time.perf_counter() - t
+            for part in dict.fromkeys(p for _, p in PROFILE_PARTS):
+                per_round.setdefault(part, []).append(spent.get(part, 0.))
+            per_round.setdefault(PROFILE_REST, []).append(
+                total - sum(spent.values()))
+            per_round.setdefault('total', []).append(total)
+    finally:
+        for h in handles:
+            h.remove()
+    total = statistics.median(per_round['total'])
+    return [
+        dict(part=part, ms=statistics.median(v) * 1e3,
+             share=statistics.median(v) / total)
+        for part, v in per_round.items() if part == 'total' or any(v)
+    ]
+
+
+def profile_table(rows: Sequence[dict]) -> str:
+    return table(['part', 'ms per call (median)', 'share'],
+                 [[r['part'], f'{r["ms"]:.1f}', f'{100 * r["share"]:.0f} %']
+                  for r in rows])
 
 
 # --------------------------------------------------------- training step
@@ -450,22 +557,82 @@ def bench_train(model: nn.Module,
 
         steps[RELEASED] = ('fp32', released_step)
     t = interleaved({k: f for k, (_, f) in steps.items()}, device, rounds)
-    base = t.get(RELEASED, t[PLUGIN_FP32])
+    base = t.get(RELEASED, t[PLUGIN_FP32])['median']
     bs = len(x)
     rows = []
     for name, (dt, f) in steps.items():
-        achieved = 3 * flops * bs / t[name]
+        sec = t[name]['median']
+        achieved = 3 * flops * bs / sec
         rows.append(
             dict(
                 name=name,
                 batch=bs,
-                samples_per_s=bs / t[name],
-                step_ms=t[name] * 1e3,
+                samples_per_s=rate(bs, t[name]),
+                step_ms=sec * 1e3,
                 flops_per_s=achieved,
                 peak_share=achieved / peaks.get(dt, peaks['fp32']),
-                speedup=base / t[name],
-                memory_mib=peak_memory_mib(f, device)))
+                speedup=base / sec,
+                memory_mib=peak_memory_mib(f, device),
+                syncs=device_syncs(f, device)))
     return rows
+
+
+def device_syncs(fn: Callable[[], object],
+                 device: torch.device) -> Optional[List[str]]:
+    """Where one call of ``fn`` makes the host wait for a CUDA device
+    (``torch.cuda.set_sync_debug_mode('warn')``): 'file:line' of every
+    synchronising call, in order; None off CUDA."""
+    if device.type != 'cuda':
+        return None
+    sync(device)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        torch.cuda.set_sync_debug_mode('warn')
+        try:
+            fn()
+            torch.cuda.set_sync_debug_mode(0)
+        finally:
+            torch.cuda.set_sync_debug_mode(0)
+    return [
+        f'{os.path.basename(w.filename)}:{w.lineno}' for w in caught
+        if 'synchroniz' in str(w.message)
+    ]
+
+
+def project_training(samples_per_s: float,
+                     epochs: int = 100,
+                     windows_per_epoch: float = 2 * 1.56e6,
+                     target_hours: float = 4.) -> Dict[str, float]:
+    """Hours of ``epochs`` epochs of ``windows_per_epoch`` training windows
+    at ``samples_per_s`` (the release: 100 epochs of 2 x 1.56 M Human3.6M
+    windows, flips counted), and the samples/s that ``target_hours`` needs.
+    """
+    total = epochs * windows_per_epoch
+    return dict(
+        hours=total / samples_per_s / 3600,
+        needed_samples_per_s=total / (target_hours * 3600))
+
+
+def projection_table(train_rows: Sequence[dict], data_per_worker: float,
+                     workers: int, **kw) -> str:
+    """Projected time of the release schedule for every training row, with
+    what the data pipeline's ``workers`` processes can feed (``workers`` x
+    the one-process rate: an upper bound)."""
+    feed = data_per_worker * workers
+    rows = []
+    for r in train_rows:
+        rate_ = r['samples_per_s']['median']
+        p = project_training(rate_, **kw)
+        rows.append([
+            r['name'], f'{rate_:.0f}', f'{p["hours"]:.1f}',
+            f'{p["needed_samples_per_s"]:.0f}',
+            f'{feed:.0f} ({workers} workers)',
+            'yes' if feed >= rate_ else 'NO: data-bound'
+        ])
+    return table([
+        'training step', 'samples/s', 'projected hours', 'samples/s needed',
+        'data pipeline samples/s', 'pipeline keeps up'
+    ], rows)
 
 
 # -------------------------------------------------------------- accuracy
@@ -515,6 +682,11 @@ def fmt(v: Optional[float], spec: str = '.1f') -> str:
     return format(v, spec)
 
 
+def fmt_rate(r: Dict[str, float]) -> str:
+    """'median [min-max]' of a :func:`rate`."""
+    return f'{r["median"]:.1f} [{r["min"]:.1f}-{r["max"]:.1f}]'
+
+
 def matmul_table(rows: Sequence[dict]) -> str:
     return table(['dtype', 'kernel', 'GFLOP/s'],
                  [[r['dtype'], r['kernel'], f'{r["flops_per_s"] / 1e9:.0f}']
@@ -523,10 +695,11 @@ def matmul_table(rows: Sequence[dict]) -> str:
 
 def inference_table(rows: Sequence[dict], vs: str) -> str:
     return table([
-        'implementation', 'batch', 'samples/s', 'latency ms/batch',
+        'implementation', 'batch', 'samples/s median [min-max]',
+        'latency ms/batch',
         'GFLOP/s', '% of dtype peak', f'vs {vs}', 'peak memory MiB'
     ], [[
-        r['name'], r['batch'], f'{r["samples_per_s"]:.1f}',
+        r['name'], r['batch'], fmt_rate(r['samples_per_s']),
         f'{r["latency_ms"]:.1f}', f'{r["flops_per_s"] / 1e9:.1f}',
         f'{100 * r["peak_share"]:.0f}', f'{r["speedup"]:.2f}x',
         fmt(r['memory_mib'], '.0f')
@@ -534,15 +707,18 @@ def inference_table(rows: Sequence[dict], vs: str) -> str:
 
 
 def train_table(rows: Sequence[dict], vs: str) -> str:
+    """Training rows; on CUDA with the device-to-host syncs of one step."""
+    cuda = any(r.get('syncs') is not None for r in rows)
     return table([
-        'implementation', 'batch', 'samples/s', 'ms/step', 'GFLOP/s',
-        '% of dtype peak', f'vs {vs}', 'peak memory MiB'
-    ], [[
-        r['name'], r['batch'], f'{r["samples_per_s"]:.1f}',
+        'implementation', 'batch', 'samples/s median [min-max]', 'ms/step',
+        'GFLOP/s', '% of dtype peak', f'vs {vs}', 'peak memory MiB'
+    ] + (['device-to-host syncs per step (where)'] if cuda else []), [[
+        r['name'], r['batch'], fmt_rate(r['samples_per_s']),
         f'{r["step_ms"]:.0f}', f'{r["flops_per_s"] / 1e9:.1f}',
         f'{100 * r["peak_share"]:.0f}', f'{r["speedup"]:.2f}x',
         fmt(r['memory_mib'], '.0f')
-    ] for r in rows])
+    ] + ([f'{len(r["syncs"])} ({", ".join(sorted(set(r["syncs"])))})']
+         if cuda else []) for r in rows])
 
 
 def accuracy_table(rows: Sequence[dict]) -> str:
@@ -570,9 +746,12 @@ def data_table(rows: Sequence[dict]) -> str:
 
 
 __all__ = [
-    'PLUGIN_FP32', 'RELEASED', 'accuracy_table', 'batch_tensors',
+    'DEFAULT_FP32', 'PLAIN_FP32', 'PLUGIN_FP32', 'RELEASED', 'accuracy_table', 'batch_tensors',
     'bench_accuracy', 'bench_data', 'bench_inference', 'bench_matmul',
-    'bench_train', 'best_peaks', 'data_table',
+    'bench_train', 'best_peaks', 'data_table', 'device_syncs',
+    'project_training', 'projection_table', 'fmt_rate', 'PROFILE_PARTS',
+    'PROFILE_REST', 'profile_modules', 'profile_part', 'profile_table',
+    'rate', 'spread',
     'dataset_cfg', 'fmt', 'inference_paths', 'inference_table',
     'interleaved', 'load_batches', 'matmul_peak', 'matmul_size',
     'matmul_table', 'peak_memory_mib', 'released_path', 'same_sample',

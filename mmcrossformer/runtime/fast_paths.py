@@ -33,6 +33,7 @@ import copy
 from typing import Callable, Optional, Union
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..models.backbones.crossformer import Attention
@@ -105,6 +106,75 @@ class OneDNNLinear(nn.Module):
                 f'out_features={self.weight.shape[0]}, post_op={self.attr}')
 
 
+def _onednn_fp32(x: Tensor, weight: Tensor) -> bool:
+    """Whether a product of ``x`` with ``weight`` can take oneDNN's fp32
+    kernel: both fp32 on the CPU, outside autocast."""
+    return x.device.type == 'cpu' and x.dtype == torch.float32 and \
+        weight.dtype == torch.float32 and not torch.is_autocast_enabled('cpu')
+
+
+class OneDNNEvalLinear(nn.Linear):
+    """``nn.Linear`` (same parameters and state dict), optionally followed
+    by the exact GELU (``gelu``), whose fp32 CPU products run through
+    oneDNN's fused kernel (GELU as a post-op) whenever no gradient is
+    recorded (``torch.no_grad``/``inference_mode``: testing, inference);
+    with gradients, on GPUs, in bf16, under autocast and when traced (ONNX
+    export) it computes
+    ``nn.Linear`` (then GELU) as PyTorch does. The ``fast_inference``
+    option of the ``CrossFormer`` backbone makes its linear layers so."""
+
+    gelu = False
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not torch.is_grad_enabled() and _onednn_fp32(x, self.weight) \
+                and not torch.jit.is_tracing():  # exporters see nn.Linear
+            return torch.ops.mkldnn._linear_pointwise(
+                x, self.weight, self.bias, 'gelu' if self.gelu else 'none',
+                [], 'none')
+        y = self._linear(x)
+        return F.gelu(y) if self.gelu else y
+
+    def _linear(self, x: Tensor) -> Tensor:
+        return F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + (', gelu=True' if self.gelu else '')
+
+
+def use_onednn_eval_linear_(module: nn.Module) -> nn.Module:
+    """Make every ``nn.Linear`` of ``module`` an :class:`OneDNNEvalLinear`,
+    in place (same parameters, state dict and training arithmetic), folding
+    the exact GELU of each MLP (modules with ``fc1``, ``act``, ``fc2``)
+    into its ``fc1``. Nothing changes where oneDNN is missing."""
+    if not onednn_available('cpu'):
+        return module
+    for m in list(module.modules()):
+        if type(getattr(m, 'fc1', None)) is nn.Linear and isinstance(
+                getattr(m, 'act', None), nn.GELU) and \
+                m.act.approximate == 'none':
+            m.fc1.__class__ = OneDNNEvalLinear
+            m.fc1.gelu = True
+            m.act = nn.Identity()
+    for m in module.modules():
+        if type(m) is nn.Linear:
+            m.__class__ = OneDNNEvalLinear
+    return module
+
+
+def use_plain_linear_(module: nn.Module) -> nn.Module:
+    """Undo :func:`use_onednn_eval_linear_`, in place: ``nn.Linear`` layers
+    and the MLPs' ``nn.GELU`` back."""
+    for m in module.modules():
+        if isinstance(getattr(m, 'fc1', None), OneDNNEvalLinear) and \
+                m.fc1.gelu:
+            m.act = nn.GELU()
+        if isinstance(m, OneDNNEvalLinear):
+            m.gelu = False
+            m.__class__ = nn.Linear
+            del m.gelu
+    return module
+
+
 class _OneDNNLinearFn(torch.autograd.Function):
     """y = x W^T + b with oneDNN kernels in both directions: the forward and
     the input gradient through ``mkldnn._linear_pointwise``, the weight
@@ -137,25 +207,24 @@ class _OneDNNLinearFn(torch.autograd.Function):
         return grad_x, grad_w, grad_b
 
 
-class OneDNNTrainLinear(nn.Linear):
+class OneDNNTrainLinear(OneDNNEvalLinear):
     """``nn.Linear`` (same parameters and state dict) whose fp32 products run
     through oneDNN in the forward and the backward pass on the CPU; other
     devices, dtypes and autocast use ``nn.Linear``."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        if x.device.type != 'cpu' or x.dtype != torch.float32 or \
-                self.weight.dtype != torch.float32 or \
-                torch.is_autocast_enabled('cpu'):
-            return super().forward(x)
+    def _linear(self, x: Tensor) -> Tensor:
+        if not _onednn_fp32(x, self.weight):
+            return super()._linear(x)
         return _OneDNNLinearFn.apply(x, self.weight, self.bias)
 
 
 def use_onednn_train_linear_(module: nn.Module) -> nn.Module:
-    """Make every ``nn.Linear`` of ``module`` a :class:`OneDNNTrainLinear`,
-    in place, keeping its parameters (optimisers holding them, checkpoints
-    and state dicts are unaffected)."""
+    """Make every ``nn.Linear`` (and :class:`OneDNNEvalLinear`) of
+    ``module`` a :class:`OneDNNTrainLinear`, in place, keeping its
+    parameters (optimisers holding them, checkpoints and state dicts are
+    unaffected)."""
     for m in module.modules():
-        if type(m) is nn.Linear:
+        if type(m) in (nn.Linear, OneDNNEvalLinear):
             m.__class__ = OneDNNTrainLinear
     return module
 
@@ -202,8 +271,10 @@ def use_onednn_linear_(module: nn.Module) -> nn.Module:
             m.act = nn.Identity()
     for m in list(module.modules()):
         for name, child in list(m.named_children()):
-            if type(child) is nn.Linear:
-                setattr(m, name, OneDNNLinear(child))
+            if isinstance(child, nn.Linear):  # OneDNNEvalLinear included
+                setattr(m, name,
+                        OneDNNLinear(child, gelu=getattr(child, 'gelu',
+                                                         False)))
     return module
 
 
@@ -272,7 +343,8 @@ def build_fast_lifter(model: nn.Module,
 
 
 __all__ = [
-    'LiftingForward', 'OneDNNLinear', 'OneDNNTrainLinear', 'FP32GroupNorm',
+    'LiftingForward', 'OneDNNLinear', 'OneDNNEvalLinear', 'OneDNNTrainLinear',
+    'use_onednn_eval_linear_', 'use_plain_linear_', 'FP32GroupNorm',
     'onednn_available', 'onednn_linear', 'use_onednn_linear_',
     'use_onednn_train_linear_', 'fp32_norm_and_attention_', 'bf16_supported',
     'cast_matmul_weights_', 'build_fast_lifter'

@@ -8,12 +8,14 @@ from mmpose.registry import MODELS
 from ..helpers import REPO
 
 
-def small_model(seed: int = 0) -> torch.nn.Module:
+def small_model(seed: int = 0, fast: bool = False) -> torch.nn.Module:
     """Every option of the released architecture (the official config), in
-    a one-layer, 27-frame network."""
+    a one-layer, 27-frame network; the plain layers unless ``fast``
+    (the configs' ``fast_inference``)."""
     cfg = Config.fromfile(
         str(REPO / 'configs' / 'crossformer_h36m_81f_official.py'))
-    cfg.model.backbone.update(num_frames=27, depth=1, drop_path_rate=0.)
+    cfg.model.backbone.update(
+        num_frames=27, depth=1, drop_path_rate=0., fast_inference=fast)
     cfg.model.head.num_frames = 27
     with torch.random.fork_rng():  # leave the global generator as it was
         torch.manual_seed(seed)

@@ -8,7 +8,8 @@ from mmengine.structures import InstanceData
 
 from mmcrossformer.data_tools.synthetic.h36m import generate_h36m
 from mmcrossformer.runtime import benchmark as B
-from mmcrossformer.runtime.fast_paths import onednn_available
+from mmcrossformer.runtime.fast_paths import (LiftingForward,
+                                              onednn_available)
 from mmpose.structures import PoseDataSample
 
 from ..helpers import REPO
@@ -20,12 +21,12 @@ SHAPE = (27, 17, 2)
 
 
 def test_inference_round_gives_consistent_rows():
-    model = small_model()
+    model = small_model(fast=True)
     paths = B.inference_paths(model, CPU, SHAPE, bf16=False, compile=False,
                               onnx=False)
-    expected = {B.PLUGIN_FP32}
-    if onednn_available(CPU):
-        expected.add('mmcrossformer fp32, MKL linear')
+    expected = {B.PLUGIN_FP32, B.PLAIN_FP32}
+    if onednn_available(CPU):  # the configs' fast_inference
+        expected.add(B.DEFAULT_FP32)
     assert set(paths) == expected
     # every path computes the model's function
     x = torch.randn(2, *SHAPE)
@@ -41,10 +42,11 @@ def test_inference_round_gives_consistent_rows():
         (name, bs) for bs in (1, 3) for name in paths
     ]
     for r in rows:
-        assert r['samples_per_s'] * r['latency_ms'] / 1e3 == pytest.approx(
+        rate = r['samples_per_s']
+        assert rate['min'] <= rate['median'] <= rate['max']
+        assert rate['median'] * r['latency_ms'] / 1e3 == pytest.approx(
             r['batch'])
-        assert r['flops_per_s'] == pytest.approx(flops *
-                                                 r['samples_per_s'])
+        assert r['flops_per_s'] == pytest.approx(flops * rate['median'])
         assert r['peak_share'] == pytest.approx(r['flops_per_s'] / peak)
         if r['name'] == B.PLUGIN_FP32:  # the baseline without the release
             assert r['speedup'] == 1.0
@@ -134,3 +136,59 @@ def test_train_step_rows():
     assert rows[0]['name'] == B.PLUGIN_FP32 and rows[0]['speedup'] == 1.0
     assert all(r['batch'] == 2 and r['step_ms'] > 0 for r in rows)
     assert B.train_table(rows, B.PLUGIN_FP32).count('\n') == 1 + len(rows)
+
+
+def test_spread_and_rate_by_hand():
+    assert B.spread([0.3, 0.1, 0.2, 0.5]) == dict(
+        median=0.25, min=0.1, max=0.5)
+    # 64 samples: the slowest round (0.5 s) gives the min rate
+    assert B.rate(64, B.spread([0.4, 0.2, 0.5])) == dict(
+        median=160., min=128., max=320.)
+    assert B.fmt_rate(dict(median=160., min=128., max=320.)) == \
+        '160.0 [128.0-320.0]'
+
+
+def test_interleaved_alternates_within_rounds(monkeypatch):
+    """Each round runs every function once in turn (after one warm-up and
+    one calibration call each); the figures are the spread of the rounds'
+    times, read here from a fake clock."""
+    calls = []
+    clock = iter(range(1000))
+    # every perf_counter call advances one second; a round of 'a' sees its
+    # call take 1 s, of 'b' too, but 'b' adds a second by reading the clock
+    monkeypatch.setattr(B.time, 'perf_counter', lambda: float(next(clock)))
+    fns = {'a': lambda: calls.append('a'),
+           'b': lambda: calls.append('b') or B.time.perf_counter()}
+    t = B.interleaved(fns, CPU, rounds=3, target_s=0.)
+    assert calls == ['a', 'a', 'b', 'b'] + ['a', 'b'] * 3
+    assert t == {'a': dict(median=1., min=1., max=1.),
+                 'b': dict(median=2., min=2., max=2.)}
+
+
+def test_profile_parts_and_rest():
+    """Every part of a CrossFormer forward is found by its module name; the
+    parts and the rest add up to the call; hooks are removed after."""
+    assert B.profile_part('backbone.spatial_blocks.3.attn') == \
+        'spatial attention'
+    assert B.profile_part('backbone.temporal_blocks.0.interaction') == \
+        B.PROFILE_PARTS[4][1]
+    assert B.profile_part('backbone.temporal_blocks.0.norm2') == 'LayerNorms'
+    assert B.profile_part('backbone.temporal_blocks.0.attn.qkv') is None
+    assert B.profile_part('head') == 'head'
+    model = LiftingForward(small_model())
+    x = torch.randn(2, *SHAPE)
+
+    def fn():
+        with torch.no_grad():
+            model(x)
+
+    rows = B.profile_modules(model, fn, rounds=3)
+    parts = [r['part'] for r in rows]
+    assert parts == [p for _, p in B.PROFILE_PARTS] + [B.PROFILE_REST,
+                                                       'total']
+    total = rows[-1]
+    assert total['share'] == 1.
+    assert all(r['ms'] > 0 for r in rows[:-2])
+    assert all(not m._forward_hooks and not m._forward_pre_hooks
+               for m in model.modules())
+    assert B.profile_table(rows).count('\n') == len(rows) + 1

@@ -19,8 +19,9 @@ What it measures, on the CPU and on a GPU when one is present:
   passes);
 * inference throughput and latency at batch 1, 64 and 256 (``--batch-sizes``)
   of this plugin's fast paths (:mod:`mmcrossformer.runtime.fast_paths`:
-  fp32 with oneDNN linear layers -- and with PyTorch's default MKL ones, to
-  show what oneDNN adds --, bf16, ``torch.compile`` of both, onnxruntime)
+  fp32 with oneDNN linear layers, bf16, ``torch.compile`` of both,
+  onnxruntime), of the plain layers (``fast_inference=False``) and of the
+  default path (the configured model, as ``tools/test.py`` runs it)
   and of the released model (eager fp32, the way it ships), with the peak
   memory of one call (eager rows);
 * a training step (forward, MPJPE loss, backward, Adam) of this plugin's
@@ -51,7 +52,7 @@ import logging
 import os
 import platform
 import tempfile
-from typing import List
+from typing import List, Tuple
 
 import torch
 from mmengine.config import Config
@@ -61,7 +62,8 @@ from mmengine.runner import load_checkpoint
 import mmcrossformer  # noqa: F401  (registers the plugin)
 from mmcrossformer.runtime import benchmark as B
 from mmcrossformer.runtime.complexity import model_complexity
-from mmcrossformer.runtime.fast_paths import bf16_supported
+from mmcrossformer.runtime.fast_paths import (bf16_supported,
+                                              build_fast_lifter)
 from mmcrossformer.runtime.released import build_released, share_weights
 from mmpose.registry import MODELS
 from mmpose.utils import register_all_modules
@@ -83,7 +85,11 @@ def parse_args() -> argparse.Namespace:
         default=None,
         help='cpu and/or cuda (default: cpu, plus cuda when present)')
     parser.add_argument(
-        '--threads', type=int, default=None, help='torch CPU threads')
+        '--threads',
+        type=int,
+        nargs='+',
+        default=None,
+        help='torch CPU thread counts, each measured in turn (e.g. 1 2)')
     parser.add_argument(
         '--batch-sizes', type=int, nargs='+', default=[1, 64, 256])
     parser.add_argument('--train-batch-size', type=int, default=64)
@@ -92,6 +98,22 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--no-compile', action='store_true', help='skip torch.compile rows')
     parser.add_argument('--no-bf16', action='store_true')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='require the bf16 rows (bf16 inference, bf16 autocast '
+        'training); an error where the device has no native bf16')
+    parser.add_argument(
+        '--project-epochs',
+        type=int,
+        default=100,
+        help='epochs of the projected training time (release: 100)')
+    parser.add_argument(
+        '--epoch-windows',
+        type=float,
+        default=2 * 1.56e6,
+        help='training windows per epoch (release: 2 x 1.56 M, flips '
+        'counted)')
     parser.add_argument('--no-onnx', action='store_true')
     parser.add_argument(
         '--compile-train',
@@ -101,7 +123,7 @@ def parse_args() -> argparse.Namespace:
         '--skip',
         nargs='*',
         default=[],
-        choices=['inference', 'train', 'data', 'accuracy'])
+        choices=['inference', 'profile', 'train', 'data', 'accuracy'])
     parser.add_argument(
         '--data-root',
         help='generated (or real) Human3.6M in MMPose layout; generated '
@@ -130,11 +152,15 @@ def load_average() -> str:
 
 
 def bench_device(device, model, cfg, released, data_root, args, flops,
-                 shape) -> List[str]:
-    """The matmul, inference, training and accuracy sections of a device."""
+                 shape) -> Tuple[List[str], List[dict]]:
+    """The matmul, inference, profile, training and accuracy sections of a
+    device, and the training rows."""
     dname = 'GPU' if device.type == 'cuda' else 'CPU'
     threads = torch.get_num_threads()
     bf16 = not args.no_bf16 and bf16_supported(device)
+    train_rows = []
+    if args.amp and not bf16:
+        raise SystemExit(f'--amp: no native bf16 on {device}')
     vs = B.RELEASED if released is not None else B.PLUGIN_FP32
     matmul = B.bench_matmul(device, args.rounds, bf16)
     peaks = B.best_peaks(matmul)
@@ -142,7 +168,8 @@ def bench_device(device, model, cfg, released, data_root, args, flops,
     out = [
         f'## Matmul peak ({dname}, {n}x{n}x{n}, {threads} threads)\n\n' +
         B.matmul_table(matmul) + '\n\nThe "% of dtype peak" columns divide '
-        'by the best kernel of the dtype.'
+        'by the best kernel of the dtype. Load average (1, 5, 15 min) '
+        f'when measured: {load_average()}.'
     ]
     if 'inference' not in args.skip:
         paths = B.inference_paths(model, device, shape, bf16,
@@ -151,21 +178,33 @@ def bench_device(device, model, cfg, released, data_root, args, flops,
         rows = B.bench_inference(paths, device, shape, args.batch_sizes,
                                  args.rounds, flops, peaks)
         out.append(f'## Inference ({dname}, {threads} threads)\n\n' +
-                   B.inference_table(rows, vs))
+                   B.inference_table(rows, vs) +
+                   f'\n\nMedian of {args.rounds} interleaved rounds '
+                   '[slowest-fastest round]; "vs" and FLOP/s from the medians.'
+                   f' Load average at the end: {load_average()}.')
+    if 'profile' not in args.skip and device.type == 'cpu':  # sync hooks
+        bs = max(args.batch_sizes)
+        x = torch.randn(bs, *shape, device=device) * 0.5
+        for dt in ['fp32'] + (['bf16'] if bf16 else []):
+            run = build_fast_lifter(model, dtype=dt, device=device)
+            rows = B.profile_modules(run.net, lambda: run(x), args.rounds)
+            out.append(f'## Where the time goes (mmcrossformer {dt}, '
+                       f'{dname}, batch {bs}, {threads} threads; module '
+                       'forward hooks)\n\n' + B.profile_table(rows))
     if 'train' not in args.skip:
         bs = args.train_batch_size
         batch = B.load_batches(cfg, data_root, 'train', bs, bs)[0]
-        rows = B.bench_train(model, batch, device, args.rounds, flops, peaks,
-                             bf16, args.compile_train, released)
+        train_rows = B.bench_train(model, batch, device, args.rounds, flops,
+                                   peaks, bf16, args.compile_train, released)
         out.append(f'## Training step ({dname}, forward + MPJPE loss + '
                    'backward + Adam; FLOPs = 3 x forward)\n\n' +
-                   B.train_table(rows, vs))
+                   B.train_table(train_rows, vs))
     if 'accuracy' not in args.skip:
         paths = {
             name: f
             for name, (_, _, f) in B.inference_paths(
                 model, device, shape, bf16, not args.no_compile, False,
-                released).items() if 'MKL' not in name
+                released).items() if name != B.PLAIN_FP32
         }
         batches = B.load_batches(cfg, data_root, 'test',
                                  args.accuracy_samples, 256)
@@ -177,13 +216,11 @@ def bench_device(device, model, cfg, released, data_root, args, flops,
         out.append(f'## Accuracy ({dname}, {rows[0]["windows"]} windows of '
                    'the generated test split, no flip averaging)\n\n' +
                    B.accuracy_table(rows) + note)
-    return out
+    return out, train_rows
 
 
 def main() -> None:
     args = parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
     register_all_modules()
     cfg = Config.fromfile(args.config)
     devices = [
@@ -228,7 +265,7 @@ def main() -> None:
         ['released implementation', args.reference or 'not given'],
         ['torch', torch.__version__],
         ['CPU', platform.processor() or platform.machine()],
-        ['CPU threads (torch)', torch.get_num_threads()],
+        ['CPU threads (torch)', args.threads or torch.get_num_threads()],
         ['bf16 on CPU', bf16_supported('cpu')],
         ['GPU',
          torch.cuda.get_device_name(0) if torch.cuda.is_available() else
@@ -237,15 +274,38 @@ def main() -> None:
         ['FLOPs per sample (forward)', f'{flops / 1e9:.2f} G'],
     ]
     out = ['## Environment\n\n' + B.table(['item', 'value'], env)]
+    train_rows = {}
     for device in devices:
-        out += bench_device(device, model, cfg, released, data_root, args,
-                            flops, shape)
+        for threads in (args.threads or [None]
+                        if device.type == 'cpu' else [None]):
+            if threads:
+                torch.set_num_threads(threads)
+            section, rows = bench_device(device, model, cfg, released,
+                                         data_root, args, flops, shape)
+            print('\n\n'.join(out + section) + '\n', flush=True)
+            out = []
+            if rows:
+                train_rows[f'{device.type}, {torch.get_num_threads()} '
+                           'threads' if device.type == 'cpu' else
+                           str(device)] = rows
     if 'data' not in args.skip:
         rows = B.bench_data(cfg, data_root, args.rounds, args.data_samples)
         out.append('## Data pipeline (one worker process, '
                    f'{rows[0]["window"]}-frame windows, '
                    f'{rows[0]["samples"]} training windows)\n\n' +
                    B.data_table(rows))
+        loader = cfg.train_dataloader
+        used = rows[1] if loader.dataset.type == 'FastHuman36mDataset' \
+            else rows[0]
+        for where, trows in train_rows.items():
+            out.append(
+                f'## Projected training time ({where}; '
+                f'{args.project_epochs} epochs x '
+                f'{args.epoch_windows / 1e6:.2f} M windows; data: '
+                f'{used["pipeline"]})\n\n' + B.projection_table(
+                    trows, used['samples_per_s'], loader.num_workers,
+                    epochs=args.project_epochs,
+                    windows_per_epoch=args.epoch_windows))
     out.append('load average at the end: ' + load_average())
     print('\n\n'.join(out))
     if tmp is not None:

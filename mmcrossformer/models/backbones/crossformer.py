@@ -362,6 +362,16 @@ class CrossFormer(BaseModule):
         causal (bool): The window ends at the target frame (online use)
             instead of being centred on it. The network is the same; the flag
             tells MMPose's datasets and inferencers how to cut windows.
+        fast_inference (bool): When no gradient is recorded (testing,
+            inference) on the CPU, run the fp32 linear layers through oneDNN
+            with the MLP's GELU fused in
+            (:class:`~mmcrossformer.runtime.fast_paths.OneDNNEvalLinear`:
+            same parameters, within 1e-5 of the plain layers; training and
+            GPUs compute exactly as without it). The configs turn it on.
+        inference_dtype (str): ``'fp32'``, or ``'bf16'`` to run the
+            backbone in eval mode under bfloat16 autocast (matrix products
+            in bf16; GroupNorm and attention products in fp32), returning
+            fp32 features. Training is unaffected.
         init_cfg (dict | list[dict], optional): mmengine initialisation
             config. ``None`` or ``dict(type='PyTorchDefault')``: PyTorch's
             constructor initialisation with zero positional embeddings, as
@@ -375,6 +385,7 @@ class CrossFormer(BaseModule):
     """
 
     temporal_pos_embeds = ('per_frame', 'shared', 'none')
+    inference_dtypes = ('fp32', 'bf16')
 
     def __init__(self,
                  num_frames: int = 81,
@@ -402,6 +413,8 @@ class CrossFormer(BaseModule):
                  temporal_pos_embed: str = 'per_frame',
                  zero_input_frames: Optional[Tuple[int, int]] = None,
                  causal: bool = False,
+                 fast_inference: bool = False,
+                 inference_dtype: str = 'fp32',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if temporal_pos_embed not in self.temporal_pos_embeds:
@@ -460,6 +473,19 @@ class CrossFormer(BaseModule):
         ])
         self.temporal_norm = nn.LayerNorm(temporal_dim, eps=norm_eps)
 
+        # run-time options: the layers' arithmetic, not the architecture
+        if inference_dtype not in self.inference_dtypes:
+            raise ValueError('inference_dtype must be one of '
+                             f'{self.inference_dtypes}, got '
+                             f'{inference_dtype!r}')
+        self.inference_dtype = inference_dtype
+        if fast_inference or inference_dtype == 'bf16':
+            from ...runtime import fast_paths
+            if fast_inference:
+                fast_paths.use_onednn_eval_linear_(self)
+            if inference_dtype == 'bf16':
+                fast_paths.fp32_norm_and_attention_(self)
+
     def check_inputs(self, x: Tensor) -> None:
         """Raise a TypeError / ValueError that names what is wrong with the
         type, dtype or shape of an input. Values are not read (no
@@ -491,6 +517,13 @@ class CrossFormer(BaseModule):
     def forward(self, x: Tensor) -> Tuple[Tensor]:
         """(B, F, J, C) keypoints -> ((B, F, J*D) features, )."""
         self.check_inputs(x)
+        if self.inference_dtype == 'bf16' and not self.training:
+            with torch.autocast(x.device.type, dtype=torch.bfloat16):
+                return (self.encode(x).float(), )
+        return (self.encode(x), )
+
+    def encode(self, x: Tensor) -> Tensor:
+        """(B, F, J, C) keypoints -> (B, F, J*D) features."""
         B, num_frames, num_joints, _ = x.shape
         if self.zero_input_frames is not None:
             start, stop = self.zero_input_frames
@@ -513,5 +546,5 @@ class CrossFormer(BaseModule):
         x = self.pos_drop(x)
         for block in self.temporal_blocks:
             x = block(x)
-        return (self.temporal_norm(x), )
+        return self.temporal_norm(x)
 
