@@ -33,6 +33,7 @@ _dataset = dict(
     keypoint_2d_det_file=None)
 train_dataloader = dict(
     dataset=dict(
+        metainfo=dict(from_file='configs/_base_/datasets/mpi_inf_3dhp.py'),
         dataset=dict(
             _dataset,
             ann_file='annotations/mpi_inf_3dhp_train.npz',

@@ -108,6 +108,8 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type='PlainAndMirroredDataset',
+        # the skeleton MMPose's init_model reads (inferencers, demo)
+        metainfo=dict(from_file='configs/_base_/datasets/h36m.py'),
         dataset=dict(
             type=dataset_type,
             ann_file='annotation_body3d/fps50/h36m_train.npz',

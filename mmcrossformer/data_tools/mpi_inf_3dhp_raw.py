@@ -31,14 +31,14 @@ selects them).
 import glob
 import os
 import os.path as osp
-import pickle
 import re
 from typing import Dict, Optional, Sequence
 
 import numpy as np
 
 from ..datasets.mpi_inf_3dhp import JOINT_NAMES
-from .synthetic.h36m import bbox_center_scale, save_npz_deterministic
+from .files import save_npz, save_pickle
+from .h36m_layout import bbox_center_scale
 
 NUM_JOINTS = len(JOINT_NAMES)
 #: the test skeleton's joints (JOINT_NAMES order) among the training
@@ -133,11 +133,6 @@ def _split_arrays(names, annot2, annot3, univ3) -> Dict[str, np.ndarray]:
         S_univ=np.concatenate([univ3 / 1000., ones], -1).astype(np.float32))
 
 
-def _save_pickle(obj, path: str) -> None:
-    with open(path, 'wb') as f:
-        pickle.dump(obj, f, protocol=4)
-
-
 def convert_train(train_dir: str, out_dir: str,
                   cams: Sequence[int] = TRAIN_CAMS) -> int:
     """Convert every ``S*/Seq*/annot.mat`` under ``train_dir``; return the
@@ -164,11 +159,11 @@ def convert_train(train_dir: str, out_dir: str,
             u3.append(v['univ_annot3'])
             cameras[video] = dict(w=TRAIN_SIZE[0], h=TRAIN_SIZE[1], name=video)
     os.makedirs(osp.join(out_dir, ANN_DIR), exist_ok=True)
-    save_npz_deterministic(
+    save_npz(
         osp.join(out_dir, TRAIN_FILE),
-        **_split_arrays(names, np.concatenate(a2), np.concatenate(a3),
-                        np.concatenate(u3)))
-    _save_pickle(cameras, osp.join(out_dir, TRAIN_CAMERA_FILE))
+        _split_arrays(names, np.concatenate(a2), np.concatenate(a3),
+                      np.concatenate(u3)))
+    save_pickle(cameras, osp.join(out_dir, TRAIN_CAMERA_FILE))
     return len(names)
 
 
@@ -195,12 +190,13 @@ def convert_test(test_dir: str, out_dir: str) -> Dict[str, int]:
         cameras[seq] = dict(w=w, h=h, name=seq)
     os.makedirs(osp.join(out_dir, ANN_DIR), exist_ok=True)
     valid = np.concatenate(valid)
-    save_npz_deterministic(
+    save_npz(
         osp.join(out_dir, TEST_FILE),
-        valid_frame=valid,
-        **_split_arrays(names, np.concatenate(a2), np.concatenate(a3),
-                        np.concatenate(u3)))
-    _save_pickle(cameras, osp.join(out_dir, TEST_CAMERA_FILE))
+        dict(
+            valid_frame=valid,
+            **_split_arrays(names, np.concatenate(a2), np.concatenate(a3),
+                            np.concatenate(u3))))
+    save_pickle(cameras, osp.join(out_dir, TEST_CAMERA_FILE))
     return dict(frames=len(names), valid=int(valid.sum()))
 
 

@@ -1,7 +1,7 @@
 # Copyright (c) mmcrossformer contributors. Licensed under Apache-2.0.
 """The training epoch of the released CrossFormer: every window twice."""
 import copy
-from typing import Union
+from typing import Optional, Union
 
 from mmengine.dataset import BaseDataset, Compose
 
@@ -28,6 +28,12 @@ class PlainAndMirroredDataset:
         dataset (dict | BaseDataset): The dataset (or its config), e.g.
             ``Human36mDataset`` or ``FastHuman36mDataset`` with the training
             pipeline.
+        metainfo (dict, optional): The dataset meta (e.g.
+            ``dict(from_file='configs/_base_/datasets/h36m.py')``), passed on
+            to the wrapped dataset's config. Set it in configs: MMPose's
+            ``init_model`` (the inferencers, the demo) reads the skeleton of
+            a checkpoint without one from ``train_dataloader.dataset.metainfo``
+            and falls back to COCO's when a wrapper hides it.
 
     Example::
 
@@ -39,9 +45,14 @@ class PlainAndMirroredDataset:
                 dict(type='PackPoseInputs')])))
     """
 
-    def __init__(self, dataset: Union[dict, BaseDataset]) -> None:
-        self.dataset = DATASETS.build(dataset) if isinstance(
-            dataset, dict) else dataset
+    def __init__(self,
+                 dataset: Union[dict, BaseDataset],
+                 metainfo: Optional[dict] = None) -> None:
+        if isinstance(dataset, dict):
+            if metainfo is not None:
+                dataset = dict(dataset, metainfo=metainfo)
+            dataset = DATASETS.build(dataset)
+        self.dataset = dataset
         transforms = list(self.dataset.pipeline.transforms)
         flips = [
             i for i, t in enumerate(transforms)

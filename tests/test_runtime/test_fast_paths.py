@@ -8,10 +8,12 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 import torch
 
 from mmcrossformer.models.backbones.crossformer import Attention
+from mmcrossformer.runtime.onnx_export import export_onnx
 from mmcrossformer.runtime.fast_paths import (LiftingForward, OneDNNLinear,
                                               bf16_supported,
                                               build_fast_lifter,
