@@ -166,7 +166,7 @@ class MpiInf3dhpDataset(Human36mDataset):
     def _load_annotations(self) -> Tuple[List[dict], List[dict]]:
         # NaN or infinite keypoints are refused with the file, frame and joint
         for key in ('part', 'S'):
-            if key in self.ann_data.files:
+            if key in self.ann_data:
                 check_finite_frames(
                     self.ann_data[key],
                     f'annotation file {self.ann_file}, array {key}')
