@@ -24,9 +24,20 @@ CONFIG = osp.join(REPO, 'configs', 'crossformer_synthetic_h36m_9f.py')
 DATA_ROOT = osp.join(REPO, 'data', 'synthetic_h36m')
 
 
+# known harmless warnings of the installed stack: mmengine imports
+# pkg_resources; MMPose finds its dataset meta files in its own package
+HARMLESS_WARNINGS = ','.join([
+    'ignore:pkg_resources is deprecated:UserWarning',
+    'ignore:The metainfo config file:UserWarning',
+])
+
+
 def run(cmd: list) -> None:
     print('+', ' '.join(cmd), flush=True)
-    subprocess.run(cmd, check=True, cwd=REPO)
+    env = dict(os.environ)
+    env['PYTHONWARNINGS'] = ','.join(
+        w for w in (env.get('PYTHONWARNINGS'), HARMLESS_WARNINGS) if w)
+    subprocess.run(cmd, check=True, cwd=REPO, env=env)
 
 
 def main() -> None:
