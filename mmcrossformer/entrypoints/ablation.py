@@ -8,6 +8,7 @@ Layout of a study's work dir::
 
     WORK_DIR/ablation.log            progress of every invocation
     WORK_DIR/ablation.md, .png       table and plot of the finished runs
+    WORK_DIR/ablation_curves.png     their training loss over the steps
     WORK_DIR/.lock                   held by the study and its subprocesses
     WORK_DIR/<label>/config.py       the config with the step budget
     WORK_DIR/<label>/seed_<S>/       work dir of one run: checkpoints,
@@ -24,7 +25,9 @@ import os.path as osp
 import re
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -34,6 +37,7 @@ from ..engine import AtomicLocalBackend, is_readable_checkpoint
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RESULT = 'result.json'
+LR_SCHEDULES = ('config', 'cosine')
 
 
 class StudyError(RuntimeError):
@@ -80,29 +84,44 @@ def plan_runs(configs: Sequence[str], seeds: Sequence[int]) -> List[Run]:
     ]
 
 
-def budget_config(cfg: Config, steps: int, checkpoint_interval: int,
-                  epoch_length: int) -> Config:
+def budget_config(cfg: Config,
+                  steps: int,
+                  checkpoint_interval: int,
+                  epoch_length: int,
+                  lr_schedule: str = 'config') -> Config:
     """``cfg`` trained for exactly ``steps`` optimizer steps.
 
     The epoch loop becomes an ``IterBasedTrainLoop`` over the same data
-    loader, and the epoch-based parameter schedulers are converted to
-    iterations with ``epoch_length`` (``len(train_dataloader)``) steps per
-    epoch, so the lr after ``i`` steps is the epoch schedule's value at
-    epoch ``i / epoch_length`` (mmengine stretches begin and end; the
-    factor of an exponential schedule becomes ``gamma ** (1 /
-    epoch_length)`` per step here, which mmengine leaves per epoch).
-    Checkpoints are saved every ``checkpoint_interval`` steps and at the
-    end; logs count iterations; validation (when not switched off) runs
-    after the last step.
+    loader. With ``lr_schedule='config'`` the epoch-based parameter
+    schedulers are converted to iterations with ``epoch_length``
+    (``len(train_dataloader)``) steps per epoch, so the lr after ``i`` steps
+    is the epoch schedule's value at epoch ``i / epoch_length`` (mmengine
+    stretches begin and end; the factor of an exponential schedule becomes
+    ``gamma ** (1 / epoch_length)`` per step here, which mmengine leaves per
+    epoch). With ``'cosine'`` they are replaced by one cosine decay from the
+    optimizer's lr to 1 % of it over the ``steps``: for budgets far shorter
+    than the config's, where its schedule would barely move. Checkpoints
+    are saved every ``checkpoint_interval`` steps and at the end; logs count
+    iterations; validation (when not switched off) runs after the last
+    step.
     """
     if min(steps, checkpoint_interval, epoch_length) < 1:
         raise StudyError(f'steps ({steps}), checkpoint interval '
                          f'({checkpoint_interval}) and epoch length '
                          f'({epoch_length}) must be positive')
     cfg = copy.deepcopy(cfg)
+    if lr_schedule not in LR_SCHEDULES:
+        raise StudyError(f'lr schedule {lr_schedule!r} is none of '
+                         f'{LR_SCHEDULES}')
     cfg.train_cfg = dict(
         type='IterBasedTrainLoop', max_iters=steps, val_interval=steps)
     schedulers = cfg.get('param_scheduler') or []
+    if lr_schedule == 'cosine':
+        lr = cfg.optim_wrapper.optimizer.lr
+        schedulers = [
+            dict(type='CosineAnnealingLR', by_epoch=False, T_max=steps,
+                 eta_min=lr / 100)
+        ]
     if isinstance(schedulers, dict):
         schedulers = [schedulers]
     converted = []
@@ -170,14 +189,15 @@ def write_study_configs(configs: Sequence[str],
                         checkpoint_interval: int,
                         cfg_options: Optional[dict] = None,
                         test_every: int = 1,
-                        dataset_options: Optional[dict] = None
-                        ) -> Dict[str, str]:
+                        dataset_options: Optional[dict] = None,
+                        lr_schedule: str = 'config') -> Dict[str, str]:
     """Write ``WORK_DIR/<label>/config.py`` for every config: the config with
     ``cfg_options`` merged, the ``dataset_options`` of
     :func:`set_dataset_option` set, and the step budget of
     :func:`budget_config`;
     with ``test_every`` > 1 tested (and validated) on every
-    ``test_every``-th test sample (:func:`strided_test_indices`).
+    ``test_every``-th test sample (:func:`strided_test_indices`); the lr
+    schedule as ``lr_schedule`` of :func:`budget_config` says.
 
     Returns:
         dict: label -> path of the written config.
@@ -198,7 +218,8 @@ def write_study_configs(configs: Sequence[str],
             cfg.test_dataloader.dataset.indices = indices
             cfg.val_dataloader.dataset.indices = indices
         text = budget_config(cfg, steps, checkpoint_interval,
-                             train_epoch_length(cfg)).pretty_text
+                             train_epoch_length(cfg),
+                             lr_schedule).pretty_text
         path = osp.join(work_dir, label, 'config.py')
         if osp.isfile(path):
             with open(path) as f:
@@ -283,6 +304,11 @@ def test_command(config: str, checkpoint: str, run_dir: str,
     ]
 
 
+_RUNNING: set = set()  # the subprocesses of the runs going on now
+_RUNNING_LOCK = threading.Lock()
+_STOPPING = threading.Event()  # the study is ending: start no process
+
+
 def _call(cmd: List[str], log_file: str, env: Dict[str, str],
           pass_fds: Tuple[int, ...]) -> float:
     """Run ``cmd``, appending its output to ``log_file``; the seconds it
@@ -291,13 +317,23 @@ def _call(cmd: List[str], log_file: str, env: Dict[str, str],
     with open(log_file, 'a') as log:
         log.write(f'$ {" ".join(cmd)}\n')
         log.flush()
-        code = subprocess.call(
-            cmd,
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            pass_fds=pass_fds)
+        with _RUNNING_LOCK:
+            if _STOPPING.is_set():
+                raise StudyError('the study is ending')
+            proc = subprocess.Popen(
+                cmd,
+                cwd=REPO,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                pass_fds=pass_fds)
+            _RUNNING.add(proc)
+        with proc:
+            try:
+                code = proc.wait()
+            finally:
+                with _RUNNING_LOCK:
+                    _RUNNING.discard(proc)
     if code != 0:
         with open(log_file) as f:
             tail = f.read()[-3000:]
@@ -306,17 +342,27 @@ def _call(cmd: List[str], log_file: str, env: Dict[str, str],
     return time.time() - start
 
 
+def _kill_running() -> None:
+    """End the runs going on now (the study is ending)."""
+    with _RUNNING_LOCK:
+        _STOPPING.set()
+        for proc in _RUNNING:
+            proc.kill()
+
+
 class StudyLog:
     """Progress lines with UTC time, printed and appended to a file."""
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self._lock = threading.Lock()  # runs report from their threads
 
     def __call__(self, message: str) -> None:
         line = time.strftime('%H:%M:%S', time.gmtime()) + ' ' + message
-        print(line, flush=True)
-        with open(self.path, 'a') as f:
-            f.write(line + '\n')
+        with self._lock:
+            print(line, flush=True)
+            with open(self.path, 'a') as f:
+                f.write(line + '\n')
 
 
 def run_study(configs: Sequence[str],
@@ -330,7 +376,9 @@ def run_study(configs: Sequence[str],
               validate: bool = False,
               cpu: bool = False,
               metrics: Sequence[str] = ('MPJPE', 'P-MPJPE'),
-              python: str = sys.executable) -> List[dict]:
+              python: str = sys.executable,
+              lr_schedule: str = 'config',
+              jobs: int = 1) -> List[dict]:
     """Train and test every config for every seed with ``steps`` optimizer
     steps, skipping the runs recorded as complete and resuming interrupted
     ones. The table and plot of :func:`write_report` are rewritten after
@@ -354,6 +402,10 @@ def run_study(configs: Sequence[str],
         cpu: hide CUDA devices from the runs.
         metrics: metrics of the table and plot.
         python: the interpreter of the subprocesses.
+        lr_schedule: ``'config'`` or ``'cosine'`` (:func:`budget_config`).
+        jobs: runs at the same time, in plan order. Unless the environment
+            sets ``OMP_NUM_THREADS``, each run gets ``os.cpu_count() //
+            jobs`` torch threads (at least one).
 
     Returns:
         list[dict]: the results of all runs in plan order (see
@@ -364,6 +416,8 @@ def run_study(configs: Sequence[str],
             dir in use by another study or by a run of a killed one.
     """
     runs = plan_runs(configs, seeds)
+    if jobs < 1:
+        raise StudyError(f'jobs must be positive, not {jobs}')
     work_dir = osp.abspath(work_dir)  # the runs start in the repository
     interval = checkpoint_interval or math.ceil(steps / 4)
     os.makedirs(work_dir, exist_ok=True)
@@ -379,36 +433,68 @@ def run_study(configs: Sequence[str],
                          'or end it') from None
     try:
         paths = write_study_configs(configs, work_dir, steps, interval,
-                                    cfg_options, test_every, dataset_options)
+                                    cfg_options, test_every, dataset_options,
+                                    lr_schedule)
         env = dict(os.environ)
         if cpu:
             env['CUDA_VISIBLE_DEVICES'] = ''
+        if jobs > 1 and 'OMP_NUM_THREADS' not in env:
+            env['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // jobs))
         log = StudyLog(osp.join(work_dir, 'ablation.log'))
-        done = sum(load_result(r.dir(work_dir)) is not None for r in runs)
+        _STOPPING.clear()
+        results: Dict[Run, dict] = {
+            r: load_result(r.dir(work_dir))
+            for r in runs if load_result(r.dir(work_dir)) is not None
+        }
         log(f'study of {len(configs)} configs x {len(seeds)} seeds, {steps} '
-            f'steps each, in {work_dir}: {done} of {len(runs)} runs done')
-        results, durations = [], []
-        for i, run in enumerate(runs, 1):
-            run_dir = run.dir(work_dir)
-            name = f'[{i}/{len(runs)}] {run.label} seed {run.seed}'
-            result = load_result(run_dir)
-            if result is None:
-                start = time.time()
-                result = _train_and_test(run, paths[run.label], run_dir,
-                                         steps, validate, env,
-                                         (lock.fileno(), ), log, name, python)
-                durations.append(time.time() - start)
-                left = sum(load_result(r.dir(work_dir)) is None
-                           for r in runs[i:])
-                eta = sum(durations) / len(durations) * left
-                log(f'{name}: MPJPE {result["metrics"]["MPJPE"]:.2f} mm in '
-                    f'{durations[-1]:.0f} s; {left} runs left, about '
-                    f'{eta / 60:.1f} min')
-            else:
-                log(f'{name}: done before, skipped')
-            results.append(result)
-            write_report(results, work_dir, metrics)
-        return results
+            f'steps each, {jobs} at a time, in {work_dir}: {len(results)} of '
+            f'{len(runs)} runs done')
+        names = {
+            r: f'[{i}/{len(runs)}] {r.label} seed {r.seed}'
+            for i, r in enumerate(runs, 1)
+        }
+        for run in results:
+            log(f'{names[run]}: done before, skipped')
+        if results:
+            write_report([results[r] for r in runs if r in results], work_dir,
+                         metrics)
+        todo = [r for r in runs if r not in results]
+        durations: List[float] = []
+
+        def train_and_test(run: Run) -> Tuple[dict, float]:
+            start = time.time()
+            result = _train_and_test(run, paths[run.label],
+                                     run.dir(work_dir), steps, validate, env,
+                                     (lock.fileno(), ), log, names[run],
+                                     python)
+            return result, time.time() - start
+
+        pool = ThreadPoolExecutor(jobs)
+        pending = {pool.submit(train_and_test, r): r for r in todo}
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    run = pending.pop(future)
+                    result, seconds = future.result()
+                    results[run] = result
+                    durations.append(seconds)
+                    left = len(runs) - len(results)
+                    eta = sum(durations) / len(durations) * left / jobs
+                    log(f'{names[run]}: MPJPE '
+                        f'{result["metrics"]["MPJPE"]:.2f} mm in '
+                        f'{seconds:.0f} s; {left} runs left, about '
+                        f'{eta / 60:.1f} min')
+                    write_report([results[r] for r in runs if r in results],
+                                 work_dir, metrics)
+        except BaseException:  # a failed run, SIGTERM, Ctrl-C: end them all
+            for future in pending:
+                future.cancel()
+            _kill_running()
+            raise
+        finally:
+            pool.shutdown(wait=True)
+        return [results[r] for r in runs]
     finally:
         lock.close()
 
@@ -564,13 +650,70 @@ def plot_study(results: Sequence[dict],
     plt.close(fig)
 
 
+def training_curve(run_dir: str) -> Dict[int, float]:
+    """step -> training loss that ``tools/train.py`` logged for a run
+    (``*/vis_data/scalars.json``; a resumed run logs into a new directory,
+    whose entries replace those of the killed attempt from the same step
+    on)."""
+    curve: Dict[int, float] = {}
+    for path in sorted(glob.glob(osp.join(run_dir, '*', 'vis_data',
+                                          'scalars.json'))):
+        with open(path) as f:
+            entries = [json.loads(line) for line in f]
+        steps = [e['iter'] for e in entries if 'loss' in e and 'iter' in e]
+        if steps:  # the killed attempt's later steps were redone
+            curve = {k: v for k, v in curve.items() if k < min(steps)}
+        curve.update(
+            (e['iter'], e['loss']) for e in entries
+            if 'loss' in e and 'iter' in e)
+    return curve
+
+
+def plot_training_curves(results: Sequence[dict], work_dir: str,
+                         path: str) -> None:
+    """A PNG of the training loss (MPJPE of the training batches, mm, log
+    scale) over the steps: per config the mean over its seeds, and the
+    seeds' range as a band."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    labels = list(dict.fromkeys(r['label'] for r in results))
+    for label in labels:
+        curves = [
+            training_curve(Run(label, '', r['seed']).dir(work_dir))
+            for r in results if r['label'] == label
+        ]
+        steps = sorted(set.intersection(*(set(c) for c in curves)))
+        if not steps:
+            continue
+        losses = 1000 * np.array([[c[k] for k in steps] for c in curves])
+        line, = ax.plot(steps, losses.mean(0), label=label)
+        ax.fill_between(steps, losses.min(0), losses.max(0),
+                        color=line.get_color(), alpha=0.2)
+    ax.set_yscale('log')
+    for axis in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+        axis(matplotlib.ticker.FormatStrFormatter('%g'))
+    ax.set_xlabel('optimizer step')
+    ax.set_ylabel('training loss, MPJPE (mm)')
+    ax.grid(alpha=0.3, which='both')
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
 def write_report(results: Sequence[dict], work_dir: str,
                  metrics: Sequence[str] = ('MPJPE', 'P-MPJPE')
-                 ) -> Tuple[str, str]:
-    """Write ``ablation.md`` and ``ablation.png`` into the work dir; their
-    paths."""
-    md, png = osp.join(work_dir, 'ablation.md'), osp.join(
-        work_dir, 'ablation.png')
+                 ) -> Tuple[str, str, str]:
+    """Write ``ablation.md``, ``ablation.png`` and ``ablation_curves.png``
+    (:func:`plot_training_curves`) into the work dir; their paths."""
+    md, png, curves = (
+        osp.join(work_dir, name)
+        for name in ('ablation.md', 'ablation.png', 'ablation_curves.png'))
     AtomicLocalBackend().put_text(format_study(results, metrics), md)
     plot_study(results, png, metrics)
-    return md, png
+    plot_training_curves(results, work_dir, curves)
+    return md, png, curves

@@ -1,6 +1,6 @@
 """tools/analysis_tools/ablation.py: statistics and table by hand, the step
-budget, and a study of 2 tiny configs x 2 seeds that is killed (SIGKILL)
-after its first run and continued."""
+budget and lr schedules, and a study of 2 tiny configs x 2 seeds that is
+killed (SIGKILL) after its first run and continued two runs at a time."""
 import fcntl
 import json
 import math
@@ -19,7 +19,8 @@ from mmengine.runner import Runner
 from mmcrossformer.data_tools.synthetic.h36m import generate_h36m
 from mmcrossformer.entrypoints.ablation import (StudyError, format_study,
                                                 mean_std, plot_study,
-                                                run_study, write_study_configs)
+                                                run_study, training_curve,
+                                                write_study_configs)
 
 from ..helpers import PYTHON, REPO, tiny_config
 
@@ -82,6 +83,25 @@ def test_plot_has_one_panel_per_metric(tmp_path):
     assert two[..., :3].std() > 0.05  # not blank
 
 
+def test_training_curve_of_a_resumed_run(tmp_path):
+    """The killed attempt logged steps 10-40 and saved step 20; the resumed
+    one logs 30-50 into a new directory: its entries replace the killed
+    attempt's from step 30 on."""
+    def log(name: str, entries: list) -> None:
+        path = tmp_path / name / 'vis_data' / 'scalars.json'
+        path.parent.mkdir(parents=True)
+        path.write_text('\n'.join(json.dumps(e) for e in entries) + '\n')
+
+    log('20261127_100000', [
+        dict(iter=k, step=k, loss=1. / k, lr=1e-3) for k in (10, 20, 30, 40)
+    ] + [dict(MPJPE=99., step=40)])
+    log('20261127_110000',
+        [dict(iter=k, step=k, loss=2. / k, lr=1e-3) for k in (30, 50)])
+    assert training_curve(str(tmp_path)) == {
+        10: 1 / 10, 20: 1 / 20, 30: 2 / 30, 50: 2 / 50}
+    assert training_curve(str(tmp_path / 'missing')) == {}
+
+
 def test_budget_config_and_a_work_dir_of_other_settings(tiny_study,
                                                        tmp_path):
     configs, _ = tiny_study
@@ -100,6 +120,17 @@ def test_budget_config_and_a_work_dir_of_other_settings(tiny_study,
     assert scheduler.gamma**epoch == pytest.approx(0.99)
     # every 7th test window: 2 subjects x 2 actions x 60 frames x 4 cameras
     assert cfg.test_dataloader.dataset.indices == list(range(0, 960, 7))
+    # a cosine decay over the budget instead: from the lr to 1 % of it
+    cosine = Config.fromfile(write_study_configs(
+        configs[:1], str(tmp_path / 'cosine'), 100, 25,
+        lr_schedule='cosine')['poseformer'])
+    assert cosine.param_scheduler == [
+        dict(type='CosineAnnealingLR', by_epoch=False, T_max=100,
+             eta_min=pytest.approx(2e-5))
+    ]
+    with pytest.raises(StudyError, match="'linear' is none of"):
+        write_study_configs(configs[:1], str(tmp_path / 'linear'), 100, 25,
+                            lr_schedule='linear')
     # the same settings again: accepted; other ones: refused
     write_study_configs(configs[:1], str(tmp_path), 100, 25, test_every=7)
     with pytest.raises(StudyError, match='other settings'):
@@ -185,10 +216,13 @@ def test_killed_study_continues_without_retraining(tiny_study):
     with open(work_dir / '.lock') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
 
-    # continued with evaluation by tools/train.py's validation: no
-    # tools/test.py processes for the remaining runs
-    out = run_study_to_the_end(cmd + ['--validate'])
+    # continued with evaluation by tools/train.py's validation (no
+    # tools/test.py processes for the remaining runs), two runs at a time
+    out = run_study_to_the_end(cmd + ['--validate', '--jobs', '2'])
     assert '[1/4] poseformer seed 0: done before, skipped' in out
+    # the third run started before the second one ended
+    assert out.index('[3/4] poseformer seed 1: training') < out.index(
+        '[2/4] crossformer seed 0: MPJPE')
     assert {p: p.stat().st_mtime_ns
             for p in first.rglob('*') if p.is_file()} == kept
     assert '[2/4] crossformer seed 0: training 30 steps (resuming)' in out
@@ -230,6 +264,9 @@ def test_killed_study_continues_without_retraining(tiny_study):
         assert (f'| {label} | {seed} | {metrics["MPJPE"]:.2f} | '
                 f'{metrics["P-MPJPE"]:.2f} |') in table
     assert (work_dir / 'ablation.png').stat().st_size > 1000
+    assert (work_dir / 'ablation_curves.png').stat().st_size > 1000
+    # the curves read the resumed run's losses at every logged step
+    assert sorted(training_curve(str(second))) == [10, 20, 30]
 
 
 def test_study_runs_decay_the_lr_per_iteration(tiny_study):

@@ -6,12 +6,13 @@ table and a plot of all runs.
     python tools/analysis_tools/ablation.py configs/poseformer_h36m_9f.py \
         configs/table5/row2_cji.py configs/table5/row6_cfi.py \
         configs/crossformer_h36m_9f.py --seeds 0 1 2 --steps 600 \
-        --work-dir work_dirs/ablation
+        --work-dir work_dirs/ablation [--jobs 2] [--lr-schedule cosine]
 
 Run it again with the same arguments to continue a killed study: complete
 runs are skipped, an interrupted one resumes from its last checkpoint. More
 seeds or configs can be added to a study later; other settings need another
-work dir. Results: WORK_DIR/ablation.md and WORK_DIR/ablation.png.
+work dir. Results: WORK_DIR/ablation.md, WORK_DIR/ablation.png and
+WORK_DIR/ablation_curves.png.
 """
 import argparse
 import os.path as osp
@@ -20,7 +21,8 @@ import sys
 
 from mmengine.config import DictAction
 
-from mmcrossformer.entrypoints.ablation import StudyError, run_study
+from mmcrossformer.entrypoints.ablation import (LR_SCHEDULES, StudyError,
+                                                run_study)
 
 
 def parse_args() -> argparse.Namespace:
@@ -60,6 +62,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--cpu', action='store_true', help='hide CUDA devices from the runs')
     parser.add_argument(
+        '--lr-schedule', choices=LR_SCHEDULES, default='config',
+        help="config: the config's schedule, epochs converted to steps; "
+        "cosine: from the config's lr to 1 %% of it over --steps, for budgets "
+        "far shorter than the config's")
+    parser.add_argument(
+        '--jobs', type=int, default=1,
+        help='runs at the same time; each gets cpu_count / jobs torch '
+        'threads unless OMP_NUM_THREADS is set')
+    parser.add_argument(
         '--metrics', nargs='+', default=['MPJPE', 'P-MPJPE'],
         help='metrics of the table and plot (keys of tools/test.py --out)')
     return parser.parse_args()
@@ -77,14 +88,16 @@ def main() -> int:
     try:
         run_study(args.configs, args.seeds, args.work_dir, args.steps,
                   args.checkpoint_interval, args.cfg_options, args.test_every,
-                  dataset_options, args.validate, args.cpu, args.metrics)
+                  dataset_options, args.validate, args.cpu, args.metrics,
+                  lr_schedule=args.lr_schedule, jobs=args.jobs)
     except StudyError as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
     md = osp.join(args.work_dir, 'ablation.md')
     with open(md) as f:
         print('\n' + f.read())
-    print(f'table: {md}\nplot: {osp.splitext(md)[0]}.png')
+    print(f'table: {md}\nplot: {osp.splitext(md)[0]}.png\n'
+          f'training curves: {osp.splitext(md)[0]}_curves.png')
     return 0
 
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # PoseFormer against CrossFormer at 27 and 81 frames on the generated
 # Human3.6M, on one GPU: 2 seeds each, the same optimizer steps within a
-# window length, the configs' recipe at batch 512, fast data pipeline.
+# window length, the configs' recipe at batch 512 with the CPU study's short
+# schedule (lr 1e-3, cosine decay over the steps; docs/ablation.md), fast
+# data pipeline.
 # Sized to end within 8 minutes on one H100 (an estimate: it has not run on
 # a GPU yet); every study stops at the time limit and keeps its complete
 # runs, and running the script again continues where it stopped.
@@ -36,7 +38,9 @@ for F in 27 81; do
         "configs/crossformer_h36m_${F}f.py" \
         --seeds $SEEDS --steps "$STEPS" --work-dir "$WORK/${F}f" \
         --data-root "$DATA" --dataset-type FastHuman36mDataset \
+        --lr-schedule cosine \
         --cfg-options train_dataloader.batch_size=512 \
+        optim_wrapper.optimizer.lr=1e-3 \
         train_dataloader.num_workers=8 val_dataloader.num_workers=8 \
         test_dataloader.num_workers=8 \
         || { echo "${F} frames: stopped early (exit $?), partial"; status=1; }
