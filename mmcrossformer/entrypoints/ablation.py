@@ -442,9 +442,10 @@ def run_study(configs: Sequence[str],
             env['OMP_NUM_THREADS'] = str(max(1, (os.cpu_count() or 1) // jobs))
         log = StudyLog(osp.join(work_dir, 'ablation.log'))
         _STOPPING.clear()
+        found = {r: load_result(r.dir(work_dir)) for r in runs}
         results: Dict[Run, dict] = {
-            r: load_result(r.dir(work_dir))
-            for r in runs if load_result(r.dir(work_dir)) is not None
+            r: result
+            for r, result in found.items() if result is not None
         }
         log(f'study of {len(configs)} configs x {len(seeds)} seeds, {steps} '
             f'steps each, {jobs} at a time, in {work_dir}: {len(results)} of '
