@@ -81,6 +81,15 @@ TINY_LIFTER = {
 }
 
 
+def small_h36m(root: Path, subjects: Tuple[str, ...]) -> str:
+    """Write a small synthetic Human3.6M (40 frames, one subaction of
+    Walking and Greeting per subject) under ``root``; its ``data_root``."""
+    from mmcrossformer.data_tools.synthetic.h36m import generate_h36m
+    generate_h36m(str(root), frames=40, subactions=1, subjects=subjects,
+                  actions=('Walking', 'Greeting'))
+    return str(root) + '/'
+
+
 def train_tiny_lifter(tmp: Path) -> Tuple[Path, Path]:
     """Train the :data:`TINY_LIFTER` CrossFormer for two epochs with
     ``tools/train.py`` on a small synthetic Human3.6M; its checkpoints hold

@@ -4,23 +4,15 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mmcrossformer.data_tools.synthetic.h36m import generate_h36m
 from mmcrossformer.datasets import unwrap_dataset_cfg
 from mmpose.registry import DATASETS
 
-from ..helpers import REPO
+from ..helpers import REPO, small_h36m
 
 
 @pytest.fixture(scope='module')
 def h36m_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp('h36m')
-    generate_h36m(
-        str(root),
-        frames=40,
-        subactions=1,
-        subjects=('S1', 'S5', 'S9'),
-        actions=('Walking', 'Greeting'))
-    return str(root) + '/'
+    return small_h36m(tmp_path_factory.mktemp('h36m'), ('S1', 'S5', 'S9'))
 
 
 def _same(a, b, what):

@@ -11,24 +11,16 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from mmcrossformer.data_tools.synthetic.h36m import generate_h36m
 from mmpose.registry import DATASETS
 
-from ..helpers import REPO
+from ..helpers import REPO, small_h36m
 
 BATCH = 96  # does not divide 2 x windows: the last batch is partial
 
 
 @pytest.fixture(scope='module')
 def h36m_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp('h36m')
-    generate_h36m(
-        str(root),
-        frames=40,
-        subactions=1,
-        subjects=('S1', 'S9'),
-        actions=('Walking', 'Greeting'))
-    return str(root) + '/'
+    return small_h36m(tmp_path_factory.mktemp('h36m'), ('S1', 'S9'))
 
 
 class _Record(Hook):
