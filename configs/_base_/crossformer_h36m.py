@@ -105,6 +105,8 @@ train_dataloader = dict(
     batch_size=256,  # per GPU
     num_workers=2,
     persistent_workers=True,
+    # the workers hand batches over in a few shared-memory blocks
+    collate_fn=dict(type='lifting_collate'),
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type='PlainAndMirroredDataset',
@@ -127,6 +129,8 @@ val_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     drop_last=False,
+    # no collate_fn: MMPose's inferencers read test_dataloader.collate_fn as
+    # a registry name, the runner needs a dict; pseudo_collate it is
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     dataset=dict(
         type=dataset_type,

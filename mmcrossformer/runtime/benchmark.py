@@ -277,6 +277,48 @@ def bench_data(cfg: Config, data_root: str, rounds: int,
     return rows
 
 
+def bench_loader(cfg: Config,
+                 data_root: str,
+                 batches: int,
+                 fast: bool,
+                 collate: Optional[str] = None) -> dict:
+    """Samples/s of the config's training dataloader as the runner builds
+    it (its batch size, workers, sampler and collate function, or the
+    registered function ``collate``; the innermost dataset on
+    ``data_root``, stock ``Human36mDataset`` or ``FastHuman36mDataset``),
+    over ``batches`` batches after the first (which waits for the workers
+    to start)."""
+    from mmengine.runner import Runner
+    loader_cfg = copy.deepcopy(cfg.train_dataloader)
+    if collate is not None:
+        loader_cfg.collate_fn = dict(type=collate)
+    inner = unwrap_dataset_cfg(loader_cfg.dataset)
+    inner.data_root = data_root
+    inner.type = 'FastHuman36mDataset' if fast else 'Human36mDataset'
+    loader = Runner.build_dataloader(loader_cfg, seed=0)
+    samples, t = 0, None
+    while t is None or batches > 0:
+        for batch in loader:
+            if t is None:  # the first batch: the workers have started
+                t = time.perf_counter()
+                continue
+            samples += len(batch['inputs'])
+            batches -= 1
+            if batches == 0:
+                break
+    seconds = time.perf_counter() - t
+    del loader
+    return dict(
+        pipeline=inner.type,
+        collate=loader_cfg.get('collate_fn',
+                               dict(type='pseudo_collate'))['type'],
+        workers=loader_cfg.num_workers,
+        batch=loader_cfg.batch_size,
+        samples=samples,
+        seconds=seconds,
+        samples_per_s=samples / seconds)
+
+
 def load_batches(cfg: Config, data_root: str, split: str, num: int,
                  batch_size: int) -> List[dict]:
     """Evenly spaced windows of the split through the fast pipeline
@@ -436,6 +478,24 @@ def profile_part(name: str) -> Optional[str]:
     return None
 
 
+def hook_parts(net: nn.Module, pre: Callable[[str, str], None],
+               post: Callable[[str, str], None]) -> list:
+    """Forward pre-hooks and hooks on the modules of every
+    :data:`PROFILE_PARTS` part of ``net``, calling ``pre(name, part)``
+    before and ``post(name, part)`` after each module's forward; the
+    hooks' handles."""
+    handles = []
+    for name, m in net.named_modules():
+        part = profile_part(name)
+        if part is not None:
+            handles += [
+                m.register_forward_pre_hook(
+                    lambda *_, n=name, p=part: pre(n, p)),
+                m.register_forward_hook(lambda *_, n=name, p=part: post(n, p))
+            ]
+    return handles
+
+
 def profile_modules(net: nn.Module, fn: Callable[[], object],
                     rounds: int) -> List[dict]:
     """Where one call of ``fn`` (running the eager ``net``) spends its
@@ -445,21 +505,15 @@ def profile_modules(net: nn.Module, fn: Callable[[], object],
     Rows (part, ms, share of the call), in :data:`PROFILE_PARTS` order."""
     spent: Dict[str, float] = {}
     started: Dict[str, float] = {}
-    handles = []
-    for name, m in net.named_modules():
-        part = profile_part(name)
-        if part is None:
-            continue
 
-        def pre(m, args, name=name):
-            started[name] = time.perf_counter()
+    def pre(name: str, part: str) -> None:
+        started[name] = time.perf_counter()
 
-        def post(m, args, out, name=name, part=part):
-            spent[part] = spent.get(part, 0.) + time.perf_counter() - \
-                started.pop(name)
+    def post(name: str, part: str) -> None:
+        spent[part] = spent.get(part, 0.) + time.perf_counter() - \
+            started.pop(name)
 
-        handles += [m.register_forward_pre_hook(pre),
-                    m.register_forward_hook(post)]
+    handles = hook_parts(net, pre, post)
     per_round: Dict[str, List[float]] = {}
     try:
         fn()
@@ -484,6 +538,58 @@ def profile_modules(net: nn.Module, fn: Callable[[], object],
     ]
 
 
+def profile_modules_cuda(net: nn.Module, fn: Callable[[], object],
+                         rounds: int) -> List[dict]:
+    """Where the GPU time of one call of ``fn`` (running the eager ``net``
+    on CUDA) goes: the kernels launched inside the modules of each
+    :data:`PROFILE_PARTS` part (``torch.profiler``, a ``record_function``
+    range per module opened and closed by forward hooks), the rest of the
+    call's kernels as :data:`PROFILE_REST`; means over ``rounds`` calls
+    after a warm-up. Rows as :func:`profile_modules`."""
+    from torch.profiler import ProfilerActivity, profile, record_function
+    ranges: Dict[str, record_function] = {}
+
+    def pre(name: str, part: str) -> None:
+        ranges[name] = record_function('part: ' + part)
+        ranges[name].__enter__()
+
+    def post(name: str, part: str) -> None:
+        ranges.pop(name).__exit__(None, None, None)
+
+    handles = hook_parts(net, pre, post)
+    try:
+        fn()
+        torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CPU,
+                                 ProfilerActivity.CUDA]) as prof:
+            for _ in range(rounds):
+                fn()
+            torch.cuda.synchronize()
+    finally:
+        for h in handles:
+            h.remove()
+    events = prof.events()
+    spent: Dict[str, float] = {}
+    for e in events:  # the CPU-side ranges; their kernels' time
+        if e.name.startswith('part: ') and \
+                e.device_type == torch.autograd.DeviceType.CPU:
+            spent[e.name[6:]] = spent.get(e.name[6:], 0.) + \
+                e.device_time_total
+    total = sum(e.self_device_time_total for e in prof.key_averages()
+                if not e.key.startswith('part: '))
+    rows = [
+        dict(part=part, ms=spent[part] / rounds / 1e3,
+             share=spent[part] / total)
+        for part in dict.fromkeys(p for _, p in PROFILE_PARTS)
+        if spent.get(part)
+    ]
+    rest = total - sum(spent.values())
+    rows += [dict(part=PROFILE_REST, ms=rest / rounds / 1e3,
+                  share=rest / total),
+             dict(part='total', ms=total / rounds / 1e3, share=1.)]
+    return rows
+
+
 def profile_table(rows: Sequence[dict]) -> str:
     return table(['part', 'ms per call (median)', 'share'],
                  [[r['part'], f'{r["ms"]:.1f}', f'{100 * r["share"]:.0f} %']
@@ -491,6 +597,28 @@ def profile_table(rows: Sequence[dict]) -> str:
 
 
 # --------------------------------------------------------- training step
+def compiled_step(net: nn.Module, x: torch.Tensor, target: torch.Tensor,
+                  weight: torch.Tensor, amp: bool) -> Callable[[], None]:
+    """A training step (forward, the head's loss, backward, Adam) whose
+    forward and loss run through ``torch.compile`` (the loss of
+    ``PoseLifter.loss`` without MMPose's logged MPJPE, which needs the
+    predictions on the host), under bf16 autocast with ``amp``."""
+    opt = torch.optim.Adam(net.parameters(), lr=1e-5)
+    fwd = LiftingForward(net)
+    loss_fn = torch.compile(
+        lambda x: net.head.loss_module(fwd(x), target, weight))
+
+    def step() -> None:
+        with torch.autocast(x.device.type, dtype=torch.bfloat16,
+                            enabled=amp):
+            loss = loss_fn(x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
 def bench_train(model: nn.Module,
                 batch: dict,
                 device: torch.device,
@@ -533,18 +661,12 @@ def bench_train(model: nn.Module,
         steps['mmcrossformer bf16 autocast'] = ('bf16',
                                                 plugin_step(fresh(), True))
     if compile:
-        cnet = fresh()
-        copt = torch.optim.Adam(cnet.parameters(), lr=1e-5)
-        fwd = torch.compile(LiftingForward(cnet))
         weight = torch.ones(target.shape[:2] + (1, ), device=device)
-
-        def compiled_step() -> None:
-            loss = cnet.head.loss_module(fwd(x), target, weight)
-            copt.zero_grad(set_to_none=True)
-            loss.backward()
-            copt.step()
-
-        steps['mmcrossformer fp32 compiled'] = ('fp32', compiled_step)
+        for amp in (False, True) if bf16 else (False, ):
+            steps['mmcrossformer ' + ('bf16 autocast' if amp else 'fp32') +
+                  ' compiled'] = ('bf16' if amp else 'fp32',
+                                  compiled_step(fresh(), x, target, weight,
+                                                amp))
     if released is not None:
         rnet = ReleasedForward(copy.deepcopy(released)).to(device).train()
         ropt = torch.optim.Adam(rnet.parameters(), lr=1e-5)
@@ -580,8 +702,8 @@ def bench_train(model: nn.Module,
 def device_syncs(fn: Callable[[], object],
                  device: torch.device) -> Optional[List[str]]:
     """Where one call of ``fn`` makes the host wait for a CUDA device
-    (``torch.cuda.set_sync_debug_mode('warn')``): 'file:line' of every
-    synchronising call, in order; None off CUDA."""
+    (``torch.cuda.set_sync_debug_mode('warn')``): 'folder/file:line' of
+    every synchronising call, in order; None off CUDA."""
     if device.type != 'cuda':
         return None
     sync(device)
@@ -594,7 +716,8 @@ def device_syncs(fn: Callable[[], object],
         finally:
             torch.cuda.set_sync_debug_mode(0)
     return [
-        f'{os.path.basename(w.filename)}:{w.lineno}' for w in caught
+        f'{os.sep.join(w.filename.split(os.sep)[-2:])}:{w.lineno}'
+        for w in caught
         if 'synchroniz' in str(w.message)
     ]
 
@@ -613,26 +736,36 @@ def project_training(samples_per_s: float,
         needed_samples_per_s=total / (target_hours * 3600))
 
 
-def projection_table(train_rows: Sequence[dict], data_per_worker: float,
-                     workers: int, **kw) -> str:
-    """Projected time of the release schedule for every training row, with
-    what the data pipeline's ``workers`` processes can feed (``workers`` x
-    the one-process rate: an upper bound)."""
-    feed = data_per_worker * workers
+def projection_table(train_rows: Sequence[dict], loaders: Sequence[dict],
+                     **kw) -> str:
+    """Projected time of the release schedule (:func:`project_training`,
+    ``kw``) for every training row: the step alone, and fed by each of the
+    ``loaders`` (:func:`bench_loader` rows; a step fed by a slower loader
+    runs at the loader's rate)."""
     rows = []
     for r in train_rows:
         rate_ = r['samples_per_s']['median']
         p = project_training(rate_, **kw)
-        rows.append([
-            r['name'], f'{rate_:.0f}', f'{p["hours"]:.1f}',
-            f'{p["needed_samples_per_s"]:.0f}',
-            f'{feed:.0f} ({workers} workers)',
-            'yes' if feed >= rate_ else 'NO: data-bound'
-        ])
+        row = [r['name'], f'{rate_:.0f}', f'{p["hours"]:.1f}',
+               f'{p["needed_samples_per_s"]:.0f}']
+        for ld in loaders:
+            fed = project_training(min(rate_, ld['samples_per_s']), **kw)
+            row.append(f'{fed["hours"]:.1f}' + (
+                '' if ld['samples_per_s'] >= rate_ else ' (data-bound)'))
+        rows.append(row)
     return table([
-        'training step', 'samples/s', 'projected hours', 'samples/s needed',
-        'data pipeline samples/s', 'pipeline keeps up'
+        'training step', 'samples/s', 'projected hours (step alone)',
+        'samples/s needed'
+    ] + [
+        f'hours fed by {ld["pipeline"]} + {ld["collate"]} ({ld["workers"]} '
+        f'workers, {ld["samples_per_s"]:.0f} samples/s)' for ld in loaders
     ], rows)
+
+
+def loader_table(rows: Sequence[dict]) -> str:
+    return table(['dataset', 'collate', 'workers', 'batch', 'samples/s'],
+                 [[r['pipeline'], r['collate'], r['workers'], r['batch'],
+                   f'{r["samples_per_s"]:.0f}'] for r in rows])
 
 
 # -------------------------------------------------------------- accuracy
@@ -746,14 +879,14 @@ def data_table(rows: Sequence[dict]) -> str:
 
 
 __all__ = [
-    'DEFAULT_FP32', 'PLAIN_FP32', 'PLUGIN_FP32', 'RELEASED', 'accuracy_table', 'batch_tensors',
-    'bench_accuracy', 'bench_data', 'bench_inference', 'bench_matmul',
-    'bench_train', 'best_peaks', 'data_table', 'device_syncs',
-    'project_training', 'projection_table', 'fmt_rate', 'PROFILE_PARTS',
-    'PROFILE_REST', 'profile_modules', 'profile_part', 'profile_table',
-    'rate', 'spread',
-    'dataset_cfg', 'fmt', 'inference_paths', 'inference_table',
-    'interleaved', 'load_batches', 'matmul_peak', 'matmul_size',
-    'matmul_table', 'peak_memory_mib', 'released_path', 'same_sample',
-    'table', 'train_table'
+    'DEFAULT_FP32', 'PLAIN_FP32', 'PLUGIN_FP32', 'PROFILE_PARTS',
+    'PROFILE_REST', 'RELEASED', 'accuracy_table', 'batch_tensors',
+    'bench_accuracy', 'bench_data', 'bench_inference', 'bench_loader',
+    'bench_matmul', 'bench_train', 'best_peaks', 'compiled_step', 'data_table',
+    'dataset_cfg', 'device_syncs', 'fmt', 'fmt_rate', 'hook_parts',
+    'inference_paths', 'inference_table', 'interleaved', 'load_batches',
+    'loader_table', 'matmul_peak', 'matmul_size', 'matmul_table',
+    'peak_memory_mib', 'profile_modules', 'profile_modules_cuda',
+    'profile_part', 'profile_table', 'project_training', 'projection_table',
+    'rate', 'released_path', 'same_sample', 'spread', 'table', 'train_table'
 ]

@@ -284,8 +284,8 @@ def build_fast_lifter(model: nn.Module,
                       freeze: bool = True,
                       device: Optional[Union[str, torch.device]] = None,
                       copy_model: bool = True,
-        onednn: Optional[bool] = None,
-        dynamic: bool = False) -> Callable[[Tensor], Tensor]:
+                      onednn: Optional[bool] = None
+                      ) -> Callable[[Tensor], Tensor]:
     """A function (B, F, J, C) float32 keypoints -> (B, J, 3) float32 pose;
     it raises a ValueError naming the first NaN or infinite keypoint.
 
@@ -293,7 +293,7 @@ def build_fast_lifter(model: nn.Module,
         model: A ``PoseLifter`` (or anything with ``backbone`` and ``head``).
         dtype: ``'fp32'`` or ``'bf16'``.
         compile: Wrap the forward in ``torch.compile`` (compiled on the first
-            call, once per input shape).
+            call, once per input shape: ``dynamic=False``).
         freeze: With ``compile``, let inductor treat the weights as
             constants (``torch._inductor.config.freezing``).
         device: Where to run; by default where the model is.
@@ -331,7 +331,8 @@ def build_fast_lifter(model: nn.Module,
     fn = forward
     if compile:
         options = {'freezing': True} if freeze else None
-        fn = torch.compile(forward, dynamic=dynamic, options=options)
+        fn = torch.compile(forward, dynamic=False, options=options)
+
     def run(keypoints: Tensor) -> Tensor:
         # compiled or traced code cannot raise on values: refuse them here
         check_finite_keypoints(keypoints)

@@ -402,3 +402,33 @@ def test_attention_fp32_products_option(monkeypatch):
             attn.fp32_products = fp32
             attn(x)
     assert seen == [torch.bfloat16, torch.float32]
+
+
+def test_attention_splits_batches_over_the_cuda_grid_limit(monkeypatch):
+    """Fused attention takes at most ``MAX_ATTENTION_BATCH`` sequences per
+    call (CUDA's kernels fail with "invalid argument" beyond 65535, e.g. 1024
+    windows of 81 frames in the spatial encoder); the chunked result is the
+    one-call result, gradients included."""
+    from mmcrossformer.models.backbones import crossformer as cf
+    assert cf.MAX_ATTENTION_BATCH == 65535
+    torch.manual_seed(0)
+    attn = cf.Attention(16, 4)
+    x = torch.randn(7, 5, 16, requires_grad=True)
+    whole = attn(x)
+    grad_whole, = torch.autograd.grad(whole.square().sum(), x)
+
+    batches = []
+    sdpa = cf.F.scaled_dot_product_attention
+
+    def spy(q, k, v, **kwargs):
+        batches.append(q.shape[0])
+        return sdpa(q, k, v, **kwargs)
+
+    monkeypatch.setattr(cf.F, 'scaled_dot_product_attention', spy)
+    monkeypatch.setattr(cf, 'MAX_ATTENTION_BATCH', 3)
+    chunked = attn(x)
+    grad_chunked, = torch.autograd.grad(chunked.square().sum(), x)
+    assert batches == [3, 3, 1]
+    torch.testing.assert_close(chunked, whole, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(grad_chunked, grad_whole, rtol=1e-6,
+                               atol=1e-6)

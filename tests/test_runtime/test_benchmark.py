@@ -1,5 +1,7 @@
 """The benchmark's measurement functions (mmcrossformer/runtime/benchmark.py)
 on a one-layer model: rows, hand-computed accuracy figures, tables."""
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -123,19 +125,73 @@ def test_data_round_finds_identical_samples(tmp_path):
     assert np.isfinite(fast['build_s'])
 
 
-def test_train_step_rows():
-    model = small_model().train()
+def _train_batch(n: int) -> dict:
+    """A collated training batch of ``n`` random windows and poses."""
     g = torch.Generator().manual_seed(0)
-    batch = _batch(torch.randn(2, *SHAPE, generator=g),
-                   torch.randn(2, 17, 3, generator=g) * 0.1)
+    batch = _batch(torch.randn(n, *SHAPE, generator=g),
+                   torch.randn(n, 17, 3, generator=g) * 0.1)
     for d in batch['data_samples']:
         d.gt_instance_labels.lifting_target_weight = torch.ones(1, 17)
         d.set_metainfo(dict(target_root=np.zeros((1, 3), np.float32)))
+    return batch
+
+
+def test_train_step_rows():
+    model = small_model().train()
+    batch = _train_batch(2)
     rows = B.bench_train(model, batch, CPU, 1, 1e8, {'fp32': 1e11},
                          bf16=False)
     assert rows[0]['name'] == B.PLUGIN_FP32 and rows[0]['speedup'] == 1.0
     assert all(r['batch'] == 2 and r['step_ms'] > 0 for r in rows)
     assert B.train_table(rows, B.PLUGIN_FP32).count('\n') == 1 + len(rows)
+
+
+def test_compiled_step_trains_as_the_lifters_loss(monkeypatch):
+    # the compiled training step optimises PoseLifter.loss's loss: one step
+    # of each from the same weights gives the same weights (inductor's
+    # numerics aside: compiled here with the eager backend)
+    compile_ = torch.compile
+    monkeypatch.setattr(torch, 'compile',
+                        lambda f, **kw: compile_(f, backend='eager'))
+    model = small_model().train()
+    batch = _train_batch(3)
+    x, target = B.batch_tensors(batch, CPU)
+    eager, compiled = copy.deepcopy(model), copy.deepcopy(model)
+    opt = torch.optim.Adam(eager.parameters(), lr=1e-5)
+    loss = eager.loss(x, batch['data_samples'])['loss_pose3d']
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    B.compiled_step(compiled, x, target, torch.ones(3, 17, 1), amp=False)()
+    moved = 0
+    for (name, a), b, c in zip(eager.named_parameters(),
+                               compiled.parameters(), model.parameters()):
+        torch.testing.assert_close(a, b, msg=name)
+        moved += not torch.equal(a, c)
+    assert moved > 0.9 * len(list(model.parameters()))
+
+
+def test_loader_rate_counts_the_config_batches(tmp_path):
+    generate_h36m(str(tmp_path), frames=30, subactions=1,
+                  subjects=('S1', 'S9'), actions=('Walking', ))
+    cfg = Config.fromfile(str(REPO / 'configs' / 'crossformer_h36m_9f.py'))
+    cfg.train_dataloader.batch_size = 32
+    cfg.train_dataloader.num_workers = 1
+    row = B.bench_loader(cfg, str(tmp_path) + '/', 10, fast=True)
+    assert row['collate'] == 'lifting_collate'  # the config's
+    assert B.bench_loader(cfg, str(tmp_path) + '/', 1, fast=False,
+                          collate='pseudo_collate')['collate'] == \
+        'pseudo_collate'
+    # 120 windows x 2 (plain and mirrored): 7 full batches and one of 16 per
+    # epoch; the first batch is not counted, then 10 batches: the first
+    # epoch's rest and 3 of the second
+    assert row['samples'] == 6 * 32 + 16 + 3 * 32
+    assert row['samples_per_s'] == pytest.approx(row['samples'] /
+                                                 row['seconds'])
+    assert (row['pipeline'], row['workers'], row['batch']) == (
+        'FastHuman36mDataset', 1, 32)
+    assert '| FastHuman36mDataset | lifting_collate | 1 | 32 |' in \
+        B.loader_table([row])
 
 
 def test_spread_and_rate_by_hand():

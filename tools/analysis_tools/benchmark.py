@@ -28,9 +28,16 @@ What it measures, on the CPU and on a GPU when one is present:
   model -- fp32 as configured, fp32 with oneDNN linear layers
   (``OneDNNLinearHook``), bf16 autocast -- against the released model in
   fp32;
+* where the time of an eager forward goes, per module group (spatial
+  attention, CJI, ..., the rest): wall time of forward hooks on the CPU,
+  GPU kernel time from ``torch.profiler`` on CUDA;
 * data-pipeline throughput per worker (samples/s of one process) of the
   stock MMPose pipeline and of ``FastHuman36mDataset`` on generated
-  Human3.6M-layout data, and whether they yield identical samples;
+  Human3.6M-layout data, and whether they yield identical samples; the
+  config's training dataloader as the runner builds it (its workers and
+  batch size), with its collate function and with MMPose's
+  ``pseudo_collate``; the projected time of the release's 100 epochs from
+  every training row, alone and fed by the dataloader;
 * MPJPE (mm) on the generated test split of each inference path, the gap to
   fp32 and the mean joint deviation from the fp32 prediction.
 
@@ -52,7 +59,7 @@ import logging
 import os
 import platform
 import tempfile
-from typing import List, Tuple
+from typing import Iterator, List
 
 import torch
 from mmengine.config import Config
@@ -139,11 +146,28 @@ def parse_args() -> argparse.Namespace:
         default=2000,
         help='samples per data-pipeline round')
     parser.add_argument(
+        '--loader-batches',
+        type=int,
+        default=20,
+        help="batches of the config's training dataloader to time")
+    parser.add_argument(
         '--accuracy-samples',
         type=int,
         default=2048,
         help='test windows of the accuracy table')
     return parser.parse_args()
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux), else the machine type."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def load_average() -> str:
@@ -152,53 +176,60 @@ def load_average() -> str:
 
 
 def bench_device(device, model, cfg, released, data_root, args, flops,
-                 shape) -> Tuple[List[str], List[dict]]:
-    """The matmul, inference, profile, training and accuracy sections of a
-    device, and the training rows."""
+                 shape, train_rows: List[dict]) -> Iterator[str]:
+    """The matmul, training, inference, profile and accuracy sections of a
+    device, each yielded as soon as it is measured (a run stopped at a time
+    limit keeps what it printed); the training rows go to ``train_rows``.
+    """
     dname = 'GPU' if device.type == 'cuda' else 'CPU'
     threads = torch.get_num_threads()
     bf16 = not args.no_bf16 and bf16_supported(device)
-    train_rows = []
     if args.amp and not bf16:
         raise SystemExit(f'--amp: no native bf16 on {device}')
     vs = B.RELEASED if released is not None else B.PLUGIN_FP32
     matmul = B.bench_matmul(device, args.rounds, bf16)
     peaks = B.best_peaks(matmul)
     n = B.matmul_size(device)
-    out = [
-        f'## Matmul peak ({dname}, {n}x{n}x{n}, {threads} threads)\n\n' +
-        B.matmul_table(matmul) + '\n\nThe "% of dtype peak" columns divide '
-        'by the best kernel of the dtype. Load average (1, 5, 15 min) '
-        f'when measured: {load_average()}.'
-    ]
+    yield (f'## Matmul peak ({dname}, {n}x{n}x{n}, {threads} threads)\n\n' +
+           B.matmul_table(matmul) + '\n\nThe "% of dtype peak" columns '
+           'divide by the best kernel of the dtype. Load average (1, 5, 15 '
+           f'min) when measured: {load_average()}.')
+    if 'train' not in args.skip:
+        bs = args.train_batch_size
+        batch = B.load_batches(cfg, data_root, 'train', bs, bs)[0]
+        train_rows += B.bench_train(model, batch, device, args.rounds, flops,
+                                    peaks, bf16, args.compile_train,
+                                    released)
+        yield (f'## Training step ({dname}, forward + MPJPE loss + '
+               'backward + Adam; FLOPs = 3 x forward)\n\n' +
+               B.train_table(train_rows, vs))
     if 'inference' not in args.skip:
         paths = B.inference_paths(model, device, shape, bf16,
                                   not args.no_compile, not args.no_onnx,
                                   released)
         rows = B.bench_inference(paths, device, shape, args.batch_sizes,
                                  args.rounds, flops, peaks)
-        out.append(f'## Inference ({dname}, {threads} threads)\n\n' +
-                   B.inference_table(rows, vs) +
-                   f'\n\nMedian of {args.rounds} interleaved rounds '
-                   '[slowest-fastest round]; "vs" and FLOP/s from the medians.'
-                   f' Load average at the end: {load_average()}.')
-    if 'profile' not in args.skip and device.type == 'cpu':  # sync hooks
+        yield (f'## Inference ({dname}, {threads} threads)\n\n' +
+               B.inference_table(rows, vs) +
+               f'\n\nMedian of {args.rounds} interleaved rounds '
+               '[slowest-fastest round]; "vs" and FLOP/s from the medians.'
+               f' Load average at the end: {load_average()}.')
+    if 'profile' not in args.skip:
         bs = max(args.batch_sizes)
         x = torch.randn(bs, *shape, device=device) * 0.5
         for dt in ['fp32'] + (['bf16'] if bf16 else []):
             run = build_fast_lifter(model, dtype=dt, device=device)
-            rows = B.profile_modules(run.net, lambda: run(x), args.rounds)
-            out.append(f'## Where the time goes (mmcrossformer {dt}, '
-                       f'{dname}, batch {bs}, {threads} threads; module '
-                       'forward hooks)\n\n' + B.profile_table(rows))
-    if 'train' not in args.skip:
-        bs = args.train_batch_size
-        batch = B.load_batches(cfg, data_root, 'train', bs, bs)[0]
-        train_rows = B.bench_train(model, batch, device, args.rounds, flops,
-                                   peaks, bf16, args.compile_train, released)
-        out.append(f'## Training step ({dname}, forward + MPJPE loss + '
-                   'backward + Adam; FLOPs = 3 x forward)\n\n' +
-                   B.train_table(train_rows, vs))
+            if device.type == 'cuda':
+                how = 'GPU kernel time per part, torch.profiler'
+                rows = B.profile_modules_cuda(run.net, lambda: run(x),
+                                              args.rounds)
+            else:  # the hooks' wall time: the CPU works synchronously
+                how = 'module forward hooks'
+                rows = B.profile_modules(run.net, lambda: run(x),
+                                         args.rounds)
+            yield (f'## Where the time goes (mmcrossformer {dt}, '
+                   f'{dname}, batch {bs}, {threads} threads; {how})\n\n' +
+                   B.profile_table(rows))
     if 'accuracy' not in args.skip:
         paths = {
             name: f
@@ -213,10 +244,9 @@ def bench_device(device, model, cfg, released, data_root, args, flops,
             '\n\nNo --checkpoint: random weights, the MPJPE values mean '
             'nothing; the deviations show that the paths compute the same '
             'function.')
-        out.append(f'## Accuracy ({dname}, {rows[0]["windows"]} windows of '
-                   'the generated test split, no flip averaging)\n\n' +
-                   B.accuracy_table(rows) + note)
-    return out, train_rows
+        yield (f'## Accuracy ({dname}, {rows[0]["windows"]} windows of '
+               'the generated test split, no flip averaging)\n\n' +
+               B.accuracy_table(rows) + note)
 
 
 def main() -> None:
@@ -264,7 +294,7 @@ def main() -> None:
         ['checkpoint', args.checkpoint or 'none (random weights)'],
         ['released implementation', args.reference or 'not given'],
         ['torch', torch.__version__],
-        ['CPU', platform.processor() or platform.machine()],
+        ['CPU', cpu_model()],
         ['CPU threads (torch)', args.threads or torch.get_num_threads()],
         ['bf16 on CPU', bf16_supported('cpu')],
         ['GPU',
@@ -273,37 +303,47 @@ def main() -> None:
         ['load average at start', load_average()],
         ['FLOPs per sample (forward)', f'{flops / 1e9:.2f} G'],
     ]
-    out = ['## Environment\n\n' + B.table(['item', 'value'], env)]
+    print('## Environment\n\n' + B.table(['item', 'value'], env) + '\n',
+          flush=True)
     train_rows = {}
     for device in devices:
         for threads in (args.threads or [None]
                         if device.type == 'cpu' else [None]):
             if threads:
                 torch.set_num_threads(threads)
-            section, rows = bench_device(device, model, cfg, released,
-                                         data_root, args, flops, shape)
-            print('\n\n'.join(out + section) + '\n', flush=True)
-            out = []
+            rows: List[dict] = []
+            for section in bench_device(device, model, cfg, released,
+                                        data_root, args, flops, shape, rows):
+                print(section + '\n', flush=True)
             if rows:
                 train_rows[f'{device.type}, {torch.get_num_threads()} '
                            'threads' if device.type == 'cpu' else
                            str(device)] = rows
+    out = []
     if 'data' not in args.skip:
         rows = B.bench_data(cfg, data_root, args.rounds, args.data_samples)
-        out.append('## Data pipeline (one worker process, '
-                   f'{rows[0]["window"]}-frame windows, '
-                   f'{rows[0]["samples"]} training windows)\n\n' +
-                   B.data_table(rows))
-        loader = cfg.train_dataloader
-        used = rows[1] if loader.dataset.type == 'FastHuman36mDataset' \
-            else rows[0]
+        print('## Data pipeline (one worker process, '
+              f'{rows[0]["window"]}-frame windows, '
+              f'{rows[0]["samples"]} training windows)\n\n' +
+              B.data_table(rows) + '\n', flush=True)
+        # the config's loader and the same with MMPose's default collate
+        loaders = [
+            B.bench_loader(cfg, data_root, args.loader_batches, fast, collate)
+            for fast in (False, True)
+            for collate in ('pseudo_collate', None)
+        ]
+        print('## Training dataloader (the config\'s workers, batch and '
+              'sampler, as the runner builds it; '
+              f'{args.loader_batches} batches after the first)\n\n' +
+              B.loader_table(loaders) + '\n', flush=True)
+        loaders = loaders[1::2]  # with the config's collate
         for where, trows in train_rows.items():
             out.append(
                 f'## Projected training time ({where}; '
                 f'{args.project_epochs} epochs x '
-                f'{args.epoch_windows / 1e6:.2f} M windows; data: '
-                f'{used["pipeline"]})\n\n' + B.projection_table(
-                    trows, used['samples_per_s'], loader.num_workers,
+                f'{args.epoch_windows / 1e6:.2f} M windows)\n\n' +
+                B.projection_table(
+                    trows, loaders,
                     epochs=args.project_epochs,
                     windows_per_epoch=args.epoch_windows))
     out.append('load average at the end: ' + load_average())

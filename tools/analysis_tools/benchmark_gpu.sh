@@ -6,7 +6,8 @@
 #     torch.compile, released; with the device-to-host syncs of one step
 #     (torch.cuda.set_sync_debug_mode('warn'): only MMPose's loss logging,
 #     the head's MPJPE, should show);
-#   * the data pipeline's samples/s (one process x the config's workers)
+#   * the data pipeline: samples/s of one process and of the config's
+#     dataloader (its workers)
 #     against what the GPU consumes, and the projected time of 100 release
 #     epochs (2 x 1.56 M windows each).
 #
@@ -27,9 +28,33 @@ if ! "$PYTHON" -c 'import sys, torch; sys.exit(not torch.cuda.is_available())'; 
         "for the CPU run tools/analysis_tools/benchmark.py --devices cpu)" >&2
     exit 2
 fi
-timeout 470 "$PYTHON" tools/analysis_tools/benchmark.py \
-    configs/crossformer_h36m_81f_official.py \
-    --reference "$REFERENCE" --devices cuda \
-    --batch-sizes 1 64 1024 --train-batch-size 256 --amp --compile-train \
-    --rounds 3 --no-onnx --skip accuracy --generate-frames 600 \
-    --data-samples 2000 "$@" | tee "$OUT"
+# Three runs, each printing its tables as they are measured and each with
+# its own time limit, so that a slow torch.compile cannot cost the others
+# (STAGES picks some of them; the eager rows are measured beside the
+# compiled ones each time, so every ratio comes from one run):
+#   eager:              matmul peaks; training fp32, bf16 AMP, released;
+#                       inference at batch 1, 64, 1024; the GPU time per
+#                       module; data pipeline, the config's dataloader and
+#                       the projection of 100 epochs;
+#   train-compiled:     the training rows with torch.compile (fp32, bf16);
+#   inference-compiled: the inference rows with torch.compile (fp32, bf16).
+ARGS=(configs/crossformer_h36m_81f_official.py --reference "$REFERENCE"
+      --devices cuda --batch-sizes 1 64 1024 --train-batch-size 256 --amp
+      --rounds 3 --no-onnx --generate-frames 200 --data-samples 2000)
+STAGES=${STAGES:-eager train-compiled inference-compiled}
+: >"$OUT"
+status=0
+for stage in $STAGES; do
+    case $stage in
+        eager) limit=180 opts=(--no-compile --skip accuracy) ;;
+        train-compiled) limit=150
+            opts=(--compile-train --skip inference profile data accuracy) ;;
+        inference-compiled) limit=150
+            opts=(--skip train profile data accuracy) ;;
+        *) echo "unknown stage $stage (eager, train-compiled," \
+               "inference-compiled)" >&2; exit 2 ;;
+    esac
+    timeout $limit "$PYTHON" tools/analysis_tools/benchmark.py "${ARGS[@]}" \
+        "${opts[@]}" "$@" | tee -a "$OUT" || status=$?
+done
+exit $status

@@ -48,9 +48,29 @@ class DropPath(nn.Module):
         return f'drop_prob={self.drop_prob}'
 
 
+#: Most sequences one fused attention call takes: CUDA's kernels put the
+#: batch on a grid axis of at most 65535 blocks and fail with "invalid
+#: argument" beyond (the spatial encoder runs B x F sequences: 809 windows
+#: of 81 frames)
+MAX_ATTENTION_BATCH = 65535
+
+
+def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor,
+                                 dropout_p: float) -> Tensor:
+    """:func:`torch.nn.functional.scaled_dot_product_attention` of
+    (B, heads, N, d) queries, keys and values, in chunks of at most
+    :data:`MAX_ATTENTION_BATCH` sequences."""
+    if q.shape[0] <= MAX_ATTENTION_BATCH:
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
+    return torch.cat([
+        F.scaled_dot_product_attention(*qkv, dropout_p=dropout_p)
+        for qkv in zip(*(t.split(MAX_ATTENTION_BATCH) for t in (q, k, v)))
+    ])
+
+
 class Attention(nn.Module):
     """Multi-head self-attention (Eq. 2-3), fused through
-    :func:`torch.nn.functional.scaled_dot_product_attention`.
+    :func:`scaled_dot_product_attention`.
 
     Args:
         dim (int): Token width.
@@ -90,10 +110,10 @@ class Attention(nn.Module):
         dropout_p = self.attn_drop if self.training else 0.
         if self.fp32_products:
             with torch.autocast(x.device.type, enabled=False):
-                x = F.scaled_dot_product_attention(
-                    q.float(), k.float(), v.float(), dropout_p=dropout_p)
+                x = scaled_dot_product_attention(q.float(), k.float(),
+                                                 v.float(), dropout_p)
         else:
-            x = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
+            x = scaled_dot_product_attention(q, k, v, dropout_p)
         x = x.transpose(1, 2).reshape(B, N, C)
         return self.proj_drop(self.proj(x))
 
