@@ -568,15 +568,7 @@ def profile_modules_cuda(net: nn.Module, fn: Callable[[], object],
     finally:
         for h in handles:
             h.remove()
-    events = prof.events()
-    spent: Dict[str, float] = {}
-    for e in events:  # the CPU-side ranges; their kernels' time
-        if e.name.startswith('part: ') and \
-                e.device_type == torch.autograd.DeviceType.CPU:
-            spent[e.name[6:]] = spent.get(e.name[6:], 0.) + \
-                e.device_time_total
-    total = sum(e.self_device_time_total for e in prof.key_averages()
-                if not e.key.startswith('part: '))
+    spent, total = device_time_by_part(prof.events())
     rows = [
         dict(part=part, ms=spent[part] / rounds / 1e3,
              share=spent[part] / total)
@@ -588,6 +580,23 @@ def profile_modules_cuda(net: nn.Module, fn: Callable[[], object],
                   share=rest / total),
              dict(part='total', ms=total / rounds / 1e3, share=1.)]
     return rows
+
+
+def device_time_by_part(events: Sequence) -> Tuple[Dict[str, float], float]:
+    """GPU time (us) of the kernels launched inside the ``'part: NAME'``
+    ranges of profiler ``events`` (``torch.profiler``'s ``events()``) by
+    part name, and of all kernels: both summed over the host-side events
+    that launched them (a kernel also appears as an event of its own,
+    which the sums leave out so that none counts twice)."""
+    cpu = [e for e in events
+           if e.device_type == torch.autograd.DeviceType.CPU]
+    spent: Dict[str, float] = {}
+    for e in cpu:
+        if e.name.startswith('part: '):
+            spent[e.name[6:]] = spent.get(e.name[6:], 0.) + \
+                e.device_time_total
+    total = sum(e.device_time_total for e in cpu if e.cpu_parent is None)
+    return spent, total
 
 
 def profile_table(rows: Sequence[dict]) -> str:
@@ -883,10 +892,11 @@ __all__ = [
     'PROFILE_REST', 'RELEASED', 'accuracy_table', 'batch_tensors',
     'bench_accuracy', 'bench_data', 'bench_inference', 'bench_loader',
     'bench_matmul', 'bench_train', 'best_peaks', 'compiled_step', 'data_table',
-    'dataset_cfg', 'device_syncs', 'fmt', 'fmt_rate', 'hook_parts',
-    'inference_paths', 'inference_table', 'interleaved', 'load_batches',
-    'loader_table', 'matmul_peak', 'matmul_size', 'matmul_table',
-    'peak_memory_mib', 'profile_modules', 'profile_modules_cuda',
-    'profile_part', 'profile_table', 'project_training', 'projection_table',
-    'rate', 'released_path', 'same_sample', 'spread', 'table', 'train_table'
+    'dataset_cfg', 'device_syncs', 'device_time_by_part', 'fmt', 'fmt_rate',
+    'hook_parts', 'inference_paths', 'inference_table', 'interleaved',
+    'load_batches', 'loader_table', 'matmul_peak', 'matmul_size',
+    'matmul_table', 'peak_memory_mib', 'profile_modules',
+    'profile_modules_cuda', 'profile_part', 'profile_table',
+    'project_training', 'projection_table', 'rate', 'released_path',
+    'same_sample', 'spread', 'table', 'train_table'
 ]

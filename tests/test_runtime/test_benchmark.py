@@ -248,3 +248,59 @@ def test_profile_parts_and_rest():
     assert all(not m._forward_hooks and not m._forward_pre_hooks
                for m in model.modules())
     assert B.profile_table(rows).count('\n') == len(rows) + 1
+
+
+class _Event:
+    """What device_time_by_part reads of a torch.profiler event."""
+
+    def __init__(self, name, device_type, device_time_total,
+                 cpu_parent=None):
+        self.name, self.device_type = name, device_type
+        self.device_time_total, self.cpu_parent = device_time_total, \
+            cpu_parent
+
+
+def test_gpu_profile_counts_every_kernel_once():
+    # torch.profiler lists a kernel twice: in the device time of the host
+    # event that launched it and as an event of its own; the range of a
+    # part appears on both sides too. By hand: one 10 us kernel inside the
+    # spatial attention, one 5 us kernel outside any part: 15 us in all
+    cpu, cuda = torch.autograd.DeviceType.CPU, torch.autograd.DeviceType.CUDA
+    part = _Event('part: spatial attention', cpu, 10.)
+    events = [
+        part,
+        _Event('aten::mm', cpu, 10., cpu_parent=part),
+        _Event('aten::add', cpu, 5.),
+        _Event('sm90_xmma_gemm', cuda, 10.),
+        _Event('elementwise_kernel', cuda, 5.),
+        _Event('part: spatial attention', cuda, 10.),
+    ]
+    spent, total = B.device_time_by_part(events)
+    assert spent == {'spatial attention': 10.} and total == 15.
+
+
+def test_part_ranges_hold_their_modules_ops():
+    # the GPU profile reads a part's kernels off its record_function range:
+    # the range must be a top-level host event with the module's operators
+    # inside it (checked on the CPU, where the events have no kernels)
+    from torch.profiler import ProfilerActivity, profile, record_function
+    model = LiftingForward(small_model())
+    ranges = {}
+
+    def pre(name, part):
+        ranges[name] = record_function('part: ' + part)
+        ranges[name].__enter__()
+
+    def post(name, part):
+        ranges.pop(name).__exit__(None, None, None)
+
+    handles = B.hook_parts(model, pre, post)
+    with torch.no_grad(), profile(activities=[ProfilerActivity.CPU]) as prof:
+        model(torch.randn(2, *SHAPE))
+    for h in handles:
+        h.remove()
+    parts = [e for e in prof.events() if e.name.startswith('part: ')]
+    assert {e.name[6:] for e in parts} == {p for _, p in B.PROFILE_PARTS}
+    assert all(e.cpu_parent is None and e.cpu_children for e in parts)
+    assert B.device_time_by_part(prof.events()) == (
+        {p: 0. for _, p in B.PROFILE_PARTS}, 0.)
