@@ -30,6 +30,7 @@ from torch import nn
 
 from mmpose.registry import DATASETS
 from ..datasets.plain_and_mirrored import unwrap_dataset_cfg
+from ..models.backbones.crossformer import scaled_dot_product_attention
 from .fast_paths import (OneDNNEvalLinear, build_fast_lifter,
                          onednn_available, use_onednn_train_linear_,
                          use_plain_linear_)
@@ -605,6 +606,84 @@ def profile_table(rows: Sequence[dict]) -> str:
                   for r in rows])
 
 
+# ------------------------------------------------------ attention kernels
+def explicit_attention(q: torch.Tensor, k: torch.Tensor,
+                       v: torch.Tensor) -> torch.Tensor:
+    """softmax(q k^T / sqrt(d)) v as explicit batched products, (B, heads,
+    N, d) each (how the released code computes it)."""
+    attn = (q * q.shape[-1]**-0.5) @ k.transpose(-2, -1)
+    return attn.softmax(-1) @ v
+
+
+def fused_attention(q: torch.Tensor, k: torch.Tensor,
+                    v: torch.Tensor) -> torch.Tensor:
+    """The model's attention product: ``scaled_dot_product_attention`` in
+    chunks of at most ``MAX_ATTENTION_BATCH`` sequences."""
+    return scaled_dot_product_attention(q, k, v, 0.)
+
+
+def attention_shapes(model: nn.Module,
+                     batch: int) -> Dict[str, Tuple[int, int, int, int]]:
+    """(sequences, heads, tokens, channels per head) of the spatial and the
+    temporal attention of a CrossFormer lifter at ``batch`` windows."""
+    bb = model.backbone
+    shapes = {}
+    for stage, tokens, sequences in (
+            ('spatial', bb.num_joints, batch * bb.num_frames),
+            ('temporal', bb.num_frames, batch)):
+        attn = getattr(bb, f'{stage}_blocks')[0].attn
+        heads = attn.num_heads
+        shapes[stage] = (sequences, heads, tokens,
+                         attn.qkv.in_features // heads)
+    return shapes
+
+
+def bench_attention(model: nn.Module, device: torch.device, batch: int,
+                    rounds: int, bf16: bool,
+                    backward: bool = False) -> List[dict]:
+    """Time of one attention product (no projections) at the model's
+    spatial and temporal shapes: the fused kernel the model uses
+    (:func:`fused_attention`) against explicit batched products,
+    in fp32 and bf16, forward (and backward with ``backward``),
+    interleaved. Rows: stage, shape, dtype, and the ms of each kernel."""
+    rows = []
+    dtypes = [('fp32', torch.float32)] + ([('bf16', torch.bfloat16)]
+                                          if bf16 else [])
+    for stage, shape in attention_shapes(model, batch).items():
+        for name, dtype in dtypes:
+            g = torch.Generator().manual_seed(0)
+            q, k, v = (torch.randn(shape, generator=g).to(device, dtype)
+                       .requires_grad_(backward) for _ in range(3))
+
+            def call(fn, q=q, k=k, v=v):
+                if not backward:
+                    with torch.inference_mode():
+                        return fn(q, k, v)
+                fn(q, k, v).sum().backward()
+
+            t = interleaved(
+                {
+                    'fused': lambda c=call: c(fused_attention),
+                    'explicit': lambda c=call: c(explicit_attention)
+                }, device, rounds)
+            rows.append(
+                dict(stage=stage, shape=shape, dtype=name,
+                     fused_ms=t['fused']['median'] * 1e3,
+                     explicit_ms=t['explicit']['median'] * 1e3))
+    return rows
+
+
+def attention_table(rows: Sequence[dict]) -> str:
+    return table([
+        'attention', '(sequences, heads, tokens, channels)', 'dtype',
+        'fused (scaled_dot_product_attention) ms', 'explicit products ms',
+        'explicit / fused'
+    ], [[
+        r['stage'], str(r['shape']), r['dtype'], f'{r["fused_ms"]:.2f}',
+        f'{r["explicit_ms"]:.2f}', f'{r["explicit_ms"] / r["fused_ms"]:.2f}'
+    ] for r in rows])
+
+
 # --------------------------------------------------------- training step
 def compiled_step(net: nn.Module, x: torch.Tensor, target: torch.Tensor,
                   weight: torch.Tensor, amp: bool) -> Callable[[], None]:
@@ -889,14 +968,15 @@ def data_table(rows: Sequence[dict]) -> str:
 
 __all__ = [
     'DEFAULT_FP32', 'PLAIN_FP32', 'PLUGIN_FP32', 'PROFILE_PARTS',
-    'PROFILE_REST', 'RELEASED', 'accuracy_table', 'batch_tensors',
-    'bench_accuracy', 'bench_data', 'bench_inference', 'bench_loader',
-    'bench_matmul', 'bench_train', 'best_peaks', 'compiled_step', 'data_table',
-    'dataset_cfg', 'device_syncs', 'device_time_by_part', 'fmt', 'fmt_rate',
-    'hook_parts', 'inference_paths', 'inference_table', 'interleaved',
-    'load_batches', 'loader_table', 'matmul_peak', 'matmul_size',
-    'matmul_table', 'peak_memory_mib', 'profile_modules',
-    'profile_modules_cuda', 'profile_part', 'profile_table',
+    'PROFILE_REST', 'RELEASED', 'accuracy_table', 'attention_shapes',
+    'attention_table', 'batch_tensors', 'bench_accuracy', 'bench_attention',
+    'bench_data', 'bench_inference', 'bench_loader', 'bench_matmul',
+    'bench_train', 'best_peaks', 'compiled_step', 'data_table', 'dataset_cfg',
+    'device_syncs', 'device_time_by_part', 'explicit_attention', 'fmt',
+    'fmt_rate', 'fused_attention', 'hook_parts', 'inference_paths',
+    'inference_table', 'interleaved', 'load_batches', 'loader_table',
+    'matmul_peak', 'matmul_size', 'matmul_table', 'peak_memory_mib',
+    'profile_modules', 'profile_modules_cuda', 'profile_part', 'profile_table',
     'project_training', 'projection_table', 'rate', 'released_path',
     'same_sample', 'spread', 'table', 'train_table'
 ]

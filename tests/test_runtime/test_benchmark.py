@@ -304,3 +304,31 @@ def test_part_ranges_hold_their_modules_ops():
     assert all(e.cpu_parent is None and e.cpu_children for e in parts)
     assert B.device_time_by_part(prof.events()) == (
         {p: 0. for _, p in B.PROFILE_PARTS}, 0.)
+
+
+def test_attention_kernels_rows():
+    # the two kernels compute the same product; the rows cover both stages
+    # at the model's shapes, fp32 (bf16 off here), forward and backward
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(5, 2, 7, 4, generator=g) for _ in range(3))
+    torch.testing.assert_close(B.explicit_attention(q, k, v),
+                               B.fused_attention(q, k, v), rtol=1e-5,
+                               atol=1e-6)
+    model = small_model()
+    bb = model.backbone
+    shapes = B.attention_shapes(model, 3)
+    heads = bb.spatial_blocks[0].attn.num_heads
+    dim = bb.spatial_blocks[0].attn.qkv.in_features
+    assert shapes == {
+        'spatial': (3 * bb.num_frames, heads, bb.num_joints, dim // heads),
+        'temporal': (3, heads, bb.num_frames,
+                     bb.num_joints * dim // heads)
+    }
+    for backward in (False, True):
+        rows = B.bench_attention(model, CPU, 3, 1, bf16=False,
+                                 backward=backward)
+        assert [(r['stage'], r['dtype'], r['shape']) for r in rows] == [
+            ('spatial', 'fp32', shapes['spatial']),
+            ('temporal', 'fp32', shapes['temporal'])]
+        assert all(r['fused_ms'] > 0 and r['explicit_ms'] > 0 for r in rows)
+    assert B.attention_table(rows).count('\n') == 1 + len(rows)

@@ -31,6 +31,9 @@ What it measures, on the CPU and on a GPU when one is present:
 * where the time of an eager forward goes, per module group (spatial
   attention, CJI, ..., the rest): wall time of forward hooks on the CPU,
   GPU kernel time from ``torch.profiler`` on CUDA;
+* the attention product alone at the model's spatial and temporal shapes:
+  the fused kernel the model uses against explicit batched products (as
+  the released code computes it), fp32 and bf16, forward and backward;
 * data-pipeline throughput per worker (samples/s of one process) of the
   stock MMPose pipeline and of ``FastHuman36mDataset`` on generated
   Human3.6M-layout data, and whether they yield identical samples; the
@@ -130,7 +133,9 @@ def parse_args() -> argparse.Namespace:
         '--skip',
         nargs='*',
         default=[],
-        choices=['inference', 'profile', 'train', 'data', 'accuracy'])
+        choices=[
+            'inference', 'profile', 'attention', 'train', 'data', 'accuracy'
+        ])
     parser.add_argument(
         '--data-root',
         help='generated (or real) Human3.6M in MMPose layout; generated '
@@ -230,6 +235,17 @@ def bench_device(device, model, cfg, released, data_root, args, flops,
             yield (f'## Where the time goes (mmcrossformer {dt}, '
                    f'{dname}, batch {bs}, {threads} threads; {how})\n\n' +
                    B.profile_table(rows))
+    if 'attention' not in args.skip:
+        bs = max(args.batch_sizes)
+        for backward in (False, True):
+            rows = B.bench_attention(model, device, bs, args.rounds, bf16,
+                                     backward)
+            yield (f'## Attention kernels ({dname}, batch {bs}, '
+                   f'{threads} threads, '
+                   + ('forward + backward' if backward else 'forward') +
+                   '; the attention product alone, medians of '
+                   f'{args.rounds} interleaved rounds)\n\n' +
+                   B.attention_table(rows))
     if 'accuracy' not in args.skip:
         paths = {
             name: f
