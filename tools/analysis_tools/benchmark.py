@@ -182,10 +182,10 @@ def load_average() -> str:
 
 def bench_device(device, model, cfg, released, data_root, args, flops,
                  shape, train_rows: List[dict]) -> Iterator[str]:
-    """The matmul, training, inference, profile and accuracy sections of a
-    device, each yielded as soon as it is measured (a run stopped at a time
-    limit keeps what it printed); the training rows go to ``train_rows``.
-    """
+    """The matmul, training, inference, profile, attention and accuracy
+    sections of a device, each yielded as soon as it is measured (a run
+    stopped at a time limit keeps what it printed); the training rows go to
+    ``train_rows``."""
     dname = 'GPU' if device.type == 'cuda' else 'CPU'
     threads = torch.get_num_threads()
     bf16 = not args.no_bf16 and bf16_supported(device)
