@@ -13,6 +13,7 @@ step as 3 forward passes.
 """
 import contextlib
 import copy
+import itertools
 import math
 import os
 import re
@@ -297,18 +298,12 @@ def bench_loader(cfg: Config,
     inner.data_root = data_root
     inner.type = 'FastHuman36mDataset' if fast else 'Human36mDataset'
     loader = Runner.build_dataloader(loader_cfg, seed=0)
-    samples, t = 0, None
-    while t is None or batches > 0:
-        for batch in loader:
-            if t is None:  # the first batch: the workers have started
-                t = time.perf_counter()
-                continue
-            samples += len(batch['inputs'])
-            batches -= 1
-            if batches == 0:
-                break
+    stream = (batch for _ in itertools.count() for batch in loader)
+    next(stream)  # the first batch: the workers have started
+    t = time.perf_counter()
+    samples = sum(len(next(stream)['inputs']) for _ in range(batches))
     seconds = time.perf_counter() - t
-    del loader
+    del stream, loader
     return dict(
         pipeline=inner.type,
         collate=loader_cfg.get('collate_fn',
