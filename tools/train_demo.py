@@ -16,27 +16,29 @@ import os.path as osp
 import subprocess
 import sys
 import time
+import warnings
 
-from mmcrossformer.evaluation import mean_pose_mpjpe
+# known harmless warnings of the installed stack, silenced here and in the
+# steps' processes: mmengine imports pkg_resources; MMPose finds its dataset
+# meta files in its own package
+HARMLESS_WARNINGS = ('pkg_resources is deprecated', 'The metainfo config file')
+for message in HARMLESS_WARNINGS:
+    warnings.filterwarnings('ignore', message, UserWarning)
+
+from mmcrossformer.evaluation import mean_pose_mpjpe  # noqa: E402
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG = osp.join(REPO, 'configs', 'crossformer_synthetic_h36m_9f.py')
 DATA_ROOT = osp.join(REPO, 'data', 'synthetic_h36m')
 
 
-# known harmless warnings of the installed stack: mmengine imports
-# pkg_resources; MMPose finds its dataset meta files in its own package
-HARMLESS_WARNINGS = ','.join([
-    'ignore:pkg_resources is deprecated:UserWarning',
-    'ignore:The metainfo config file:UserWarning',
-])
-
-
 def run(cmd: list) -> None:
     print('+', ' '.join(cmd), flush=True)
     env = dict(os.environ)
+    harmless = [f'ignore:{m}:UserWarning' for m in HARMLESS_WARNINGS]
     env['PYTHONWARNINGS'] = ','.join(
-        w for w in (env.get('PYTHONWARNINGS'), HARMLESS_WARNINGS) if w)
+        ([env['PYTHONWARNINGS']] if env.get('PYTHONWARNINGS') else []) +
+        harmless)
     subprocess.run(cmd, check=True, cwd=REPO, env=env)
 
 

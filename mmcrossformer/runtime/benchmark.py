@@ -34,7 +34,7 @@ from ..datasets.plain_and_mirrored import unwrap_dataset_cfg
 from ..models.backbones.crossformer import scaled_dot_product_attention
 from .fast_paths import (OneDNNEvalLinear, build_fast_lifter,
                          onednn_available, use_onednn_train_linear_,
-                         use_plain_linear_)
+                         use_plain_inference_)
 from .forward import LiftingForward
 from .released import ReleasedForward
 
@@ -44,6 +44,7 @@ RELEASED = 'released fp32'
 PLUGIN_FP32 = 'mmcrossformer fp32'
 PLAIN_FP32 = 'mmcrossformer fp32, plain layers (fast_inference=False)'
 DEFAULT_FP32 = 'mmcrossformer fp32, default (test.py/demo/inferencer)'
+UNCHUNKED_FP32 = 'mmcrossformer fp32, default, batch at once (no chunks)'
 
 
 # ---------------------------------------------------------------- timing
@@ -384,20 +385,35 @@ def inference_paths(model: nn.Module,
                     released: Optional[nn.Module] = None) -> Paths:
     """The inference paths to time: the plugin's plain layers
     (``fast_inference=False``), its default path (the model as configured,
-    eager: what ``tools/test.py``, the demo and the inferencers run), the
-    fast paths (fp32, bf16, compiled), onnxruntime (CPU) and the released
-    model."""
+    eager: what ``tools/test.py``, the demo and the inferencers run; on the
+    CPU also the same encoding a batch at once, to show what the chunks
+    do), the fast paths (fp32, bf16, compiled), onnxruntime (CPU) and the
+    released model."""
     paths: Paths = {}
     paths[PLAIN_FP32] = ('fp32', False,
                          build_fast_lifter(
-                             use_plain_linear_(copy.deepcopy(model)),
+                             use_plain_inference_(copy.deepcopy(model)),
                              device=device,
                              copy_model=False,
-                             onednn=False))
+                             onednn=False,
+                             chunk=False))
     if any(isinstance(m, OneDNNEvalLinear) for m in model.modules()):
         paths[DEFAULT_FP32] = ('fp32', False,
                                build_fast_lifter(
-                                   model, device=device, onednn=False))
+                                   model,
+                                   device=device,
+                                   onednn=False,
+                                   chunk=False))
+    if DEFAULT_FP32 in paths and device.type == 'cpu':  # chunks: CPU only
+        whole = copy.deepcopy(model)
+        whole.backbone.chunk_frames = 0
+        paths[UNCHUNKED_FP32] = ('fp32', False,
+                                 build_fast_lifter(
+                                     whole,
+                                     device=device,
+                                     copy_model=False,
+                                     onednn=False,
+                                     chunk=False))
     variants = [('fp32', False)] + ([('bf16', False)] if bf16 else [])
     if compile:
         variants += [(dt, True) for dt, _ in list(variants)]
@@ -962,7 +978,7 @@ def data_table(rows: Sequence[dict]) -> str:
 
 
 __all__ = [
-    'DEFAULT_FP32', 'PLAIN_FP32', 'PLUGIN_FP32', 'PROFILE_PARTS',
+    'DEFAULT_FP32', 'UNCHUNKED_FP32', 'PLAIN_FP32', 'PLUGIN_FP32', 'PROFILE_PARTS',
     'PROFILE_REST', 'RELEASED', 'accuracy_table', 'attention_shapes',
     'attention_table', 'batch_tensors', 'bench_accuracy', 'bench_attention',
     'bench_data', 'bench_inference', 'bench_loader', 'bench_matmul',

@@ -7,7 +7,9 @@ oneDNN linear layers for fp32 training (ONNX export: :mod:`.onnx_export`).
     lifter = build_fast_lifter(model, dtype='bf16', compile=True)
     pose3d = lifter(keypoints)   # (B, F, J, C) -> (B, J, 3), float32
 
-Every path computes what ``model(keypoints, None, 'tensor')`` computes:
+Every path computes what ``model(keypoints, None, 'tensor')`` computes, on
+the CPU in chunks of about ``INFERENCE_CHUNK_FRAMES`` frames per thread
+(``chunk``; every sample is computed on its own):
 
 * ``'fp32'``: the model as it is, with its linear layers on the CPU run by
   oneDNN (:class:`OneDNNLinear`: PyTorch's default, MKL, uses AVX2 code on
@@ -36,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..models.backbones.crossformer import Attention
+from ..models.backbones.crossformer import INFERENCE_CHUNK_FRAMES, Attention
 from ..models.inputs import check_finite_keypoints
 from .forward import LiftingForward
 
@@ -161,10 +163,14 @@ def use_onednn_eval_linear_(module: nn.Module) -> nn.Module:
     return module
 
 
-def use_plain_linear_(module: nn.Module) -> nn.Module:
-    """Undo :func:`use_onednn_eval_linear_`, in place: ``nn.Linear`` layers
-    and the MLPs' ``nn.GELU`` back."""
+def use_plain_inference_(module: nn.Module) -> nn.Module:
+    """Undo the ``fast_inference`` option of the CrossFormer backbones of
+    ``module``, in place: ``nn.Linear`` layers and the MLPs' ``nn.GELU``
+    back (undoing :func:`use_onednn_eval_linear_`), batches encoded at
+    once."""
     for m in module.modules():
+        if hasattr(m, 'chunk_frames'):
+            m.chunk_frames = 0
         if isinstance(getattr(m, 'fc1', None), OneDNNEvalLinear) and \
                 m.fc1.gelu:
             m.act = nn.GELU()
@@ -284,7 +290,8 @@ def build_fast_lifter(model: nn.Module,
                       freeze: bool = True,
                       device: Optional[Union[str, torch.device]] = None,
                       copy_model: bool = True,
-                      onednn: Optional[bool] = None
+                      onednn: Optional[bool] = None,
+                      chunk: Optional[bool] = None
                       ) -> Callable[[Tensor], Tensor]:
     """A function (B, F, J, C) float32 keypoints -> (B, J, 3) float32 pose;
     it raises a ValueError naming the first NaN or infinite keypoint.
@@ -300,6 +307,11 @@ def build_fast_lifter(model: nn.Module,
         copy_model: Work on a copy (the bf16 path casts weights).
         onednn: Run the linear layers through :class:`OneDNNLinear`; by
             default where it is available (the CPU).
+        chunk: Run batches in chunks of about
+            :data:`~mmcrossformer.models.backbones.crossformer.INFERENCE_CHUNK_FRAMES`
+            frames per thread (every sample is computed on its own: same results, and
+            faster on the CPU, where it is the default; compiled code is
+            compiled for the chunk's shape).
     """
     if dtype not in DTYPES:
         raise ValueError(f'dtype must be one of {tuple(DTYPES)}, got '
@@ -333,11 +345,20 @@ def build_fast_lifter(model: nn.Module,
         options = {'freezing': True} if freeze else None
         fn = torch.compile(forward, dynamic=False, options=options)
 
+    if chunk is None:
+        chunk = device.type == 'cpu'
+
     def run(keypoints: Tensor) -> Tensor:
         # compiled or traced code cannot raise on values: refuse them here
         check_finite_keypoints(keypoints)
+        keypoints = keypoints.to(device, torch.float32)
+        n = max(1, INFERENCE_CHUNK_FRAMES * torch.get_num_threads() //
+                keypoints.shape[1]) if chunk and keypoints.ndim > 1 \
+            else len(keypoints)
         with torch.inference_mode():
-            return fn(keypoints.to(device, torch.float32))
+            if n >= len(keypoints):
+                return fn(keypoints)
+            return torch.cat([fn(part) for part in keypoints.split(n)])
 
     run.net = net  # type: ignore[attr-defined]
     return run
@@ -345,7 +366,7 @@ def build_fast_lifter(model: nn.Module,
 
 __all__ = [
     'LiftingForward', 'OneDNNLinear', 'OneDNNEvalLinear', 'OneDNNTrainLinear',
-    'use_onednn_eval_linear_', 'use_plain_linear_', 'FP32GroupNorm',
+    'use_onednn_eval_linear_', 'use_plain_inference_', 'FP32GroupNorm',
     'onednn_available', 'onednn_linear', 'use_onednn_linear_',
     'use_onednn_train_linear_', 'fp32_norm_and_attention_', 'bf16_supported',
     'cast_matmul_weights_', 'build_fast_lifter'

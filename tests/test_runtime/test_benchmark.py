@@ -28,8 +28,20 @@ def test_inference_round_gives_consistent_rows():
                               onnx=False)
     expected = {B.PLUGIN_FP32, B.PLAIN_FP32}
     if onednn_available(CPU):  # the configs' fast_inference
-        expected.add(B.DEFAULT_FP32)
+        expected.update({B.DEFAULT_FP32, B.UNCHUNKED_FP32})
     assert set(paths) == expected
+    # the default path encodes in chunks (24 samples of 27 frames on one
+    # thread), the row beside it at once
+    torch.set_num_threads(1)
+    chunks = {}
+    for name in (B.DEFAULT_FP32, B.UNCHUNKED_FP32):
+        bb = paths[name][2].net.backbone
+        encode = bb.encode
+        chunks[name] = sizes = []
+        bb.encode = lambda x, encode=encode, sizes=sizes: sizes.append(
+            len(x)) or encode(x)
+        paths[name][2](torch.randn(50, *SHAPE))
+    assert chunks == {B.DEFAULT_FP32: [24, 24, 2], B.UNCHUNKED_FP32: [50]}
     # every path computes the model's function
     x = torch.randn(2, *SHAPE)
     with torch.no_grad():

@@ -10,6 +10,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mmcrossformer.models.backbones.crossformer import INFERENCE_CHUNK_FRAMES
 from mmcrossformer.runtime.fast_paths import (OneDNNEvalLinear,
                                               onednn_available)
 from mmpose.registry import MODELS
@@ -46,8 +47,9 @@ def watch(model) -> dict:
 
 def assert_fast(model) -> None:
     """Every linear layer of the backbone is the oneDNN one, the MLP GELUs
-    fused into it."""
+    fused into it, and CPU batches are encoded in chunks."""
     bb = model.backbone
+    assert bb.chunk_frames == INFERENCE_CHUNK_FRAMES
     linears = [m for m in bb.modules() if isinstance(m, torch.nn.Linear)]
     assert linears and all(type(m) is OneDNNEvalLinear for m in linears)
     mlp = bb.temporal_blocks[0].mlp

@@ -12,14 +12,16 @@ import numpy as np
 import pytest
 import torch
 
-from mmcrossformer.models.backbones.crossformer import Attention
+from mmcrossformer.models.backbones.crossformer import (
+    INFERENCE_CHUNK_FRAMES, Attention)
 from mmcrossformer.runtime.onnx_export import export_onnx
 from mmcrossformer.runtime.fast_paths import (LiftingForward, OneDNNLinear,
                                               bf16_supported,
                                               build_fast_lifter,
                                               fp32_norm_and_attention_,
                                               onednn_available,
-                                              use_onednn_train_linear_)
+                                              use_onednn_train_linear_,
+                                              use_plain_inference_)
 
 from ..helpers import REPO
 from .common import keypoints, reference_output, small_model
@@ -211,3 +213,75 @@ def test_bf16_attention_is_an_option_not_a_patch():
     assert all('forward' not in vars(m) for m in attentions)
     assert not any(m.fp32_products for m in model.modules()
                    if isinstance(m, Attention))
+
+
+def spy_encode(backbone) -> list:
+    """The batch size of every ``encode`` call of ``backbone``."""
+    sizes = []
+    encode = backbone.encode
+    backbone.encode = lambda x: sizes.append(len(x)) or encode(x)
+    return sizes
+
+
+@pytest.fixture
+def threads():
+    """Run with the given number of torch threads, restored afterwards."""
+    before = torch.get_num_threads()
+    yield torch.set_num_threads
+    torch.set_num_threads(before)
+
+
+def test_cpu_inference_encodes_in_chunks(threads):
+    # 27-frame windows: chunks of 648 // 27 = 24 samples per thread
+    assert INFERENCE_CHUNK_FRAMES // 27 == 24
+    threads(2)
+    bb = small_model(fast=True).backbone
+    sizes = spy_encode(bb)
+    with torch.no_grad():
+        bb(keypoints(50))
+    assert sizes == [48, 2]
+    threads(1)
+    model = small_model(fast=True)
+    plain = small_model(fast=False)
+    bb = model.backbone
+    x = keypoints(50)
+    sizes = spy_encode(bb)
+    with torch.no_grad():
+        feats = bb(x)[0]
+        assert sizes == [24, 24, 2]
+        # each sample on its own: the same as one call, and as the plain model
+        torch.testing.assert_close(feats, bb.encode(x), rtol=0, atol=1e-6)
+        torch.testing.assert_close(
+            feats, plain.backbone(x)[0], rtol=1e-5, atol=1e-5)
+    # training and the plain model encode the batch at once
+    sizes.clear()
+    bb(x)
+    assert sizes == [50]
+    sizes.clear()
+    with torch.no_grad():
+        use_plain_inference_(model)
+        model.backbone(x)
+    assert sizes == [50]
+
+
+@pytest.mark.parametrize('compile', [
+    False,
+    pytest.param(
+        True,
+        marks=pytest.mark.xfail(
+            not HAS_CXX, strict=True, reason='no C++ compiler on PATH'))
+])
+def test_fast_lifter_runs_in_chunks(compile, threads):
+    threads(1)
+    model = small_model()
+    x = keypoints(30)
+    lifter = build_fast_lifter(model, 'fp32', compile=compile)
+    sizes = spy_encode(lifter.net.backbone)
+    got = lifter(x)
+    assert sizes == [24, 6]
+    torch.testing.assert_close(
+        got, reference_output(model, x), rtol=1e-5, atol=1e-5)
+    whole = build_fast_lifter(model, 'fp32', compile=compile, chunk=False)
+    sizes = spy_encode(whole.net.backbone)
+    torch.testing.assert_close(whole(x), got, rtol=1e-5, atol=1e-5)
+    assert sizes == [30]

@@ -251,7 +251,8 @@ def bench_device(device, model, cfg, released, data_root, args, flops,
             name: f
             for name, (_, _, f) in B.inference_paths(
                 model, device, shape, bf16, not args.no_compile, False,
-                released).items() if name != B.PLAIN_FP32
+                released).items()
+            if name not in (B.PLAIN_FP32, B.UNCHUNKED_FP32)
         }
         batches = B.load_batches(cfg, data_root, 'test',
                                  args.accuracy_samples, 256)
