@@ -59,8 +59,9 @@ MAX_ATTENTION_BATCH = 65535
 #: thread. Encoding a batch of 64 such windows at once allocates
 #: intermediates of up to 45 MB, which the allocator maps fresh from the OS
 #: at every call (the first touch of each page faults) and which overflow
-#: the caches; in chunks of this size the same work reuses warm memory,
-#: 1.2-1.6x faster on a 2-core CPU (docs/benchmark.md), same results
+#: the caches; in chunks of this size the same work reuses warm memory
+#: (same results; docs/benchmark.md: 1.13x at 1 thread on a 2-core CPU, no
+#: change at 2 threads in that run)
 INFERENCE_CHUNK_FRAMES = 648
 
 
