@@ -35,10 +35,10 @@ DATA_ROOT = osp.join(REPO, 'data', 'synthetic_h36m')
 def run(cmd: list) -> None:
     print('+', ' '.join(cmd), flush=True)
     env = dict(os.environ)
-    harmless = [f'ignore:{m}:UserWarning' for m in HARMLESS_WARNINGS]
-    env['PYTHONWARNINGS'] = ','.join(
-        ([env['PYTHONWARNINGS']] if env.get('PYTHONWARNINGS') else []) +
-        harmless)
+    filters = [env.get('PYTHONWARNINGS')] + [
+        f'ignore:{m}:UserWarning' for m in HARMLESS_WARNINGS
+    ]
+    env['PYTHONWARNINGS'] = ','.join(f for f in filters if f)
     subprocess.run(cmd, check=True, cwd=REPO, env=env)
 
 

@@ -978,13 +978,13 @@ def data_table(rows: Sequence[dict]) -> str:
 
 
 __all__ = [
-    'DEFAULT_FP32', 'UNCHUNKED_FP32', 'PLAIN_FP32', 'PLUGIN_FP32', 'PROFILE_PARTS',
-    'PROFILE_REST', 'RELEASED', 'accuracy_table', 'attention_shapes',
-    'attention_table', 'batch_tensors', 'bench_accuracy', 'bench_attention',
-    'bench_data', 'bench_inference', 'bench_loader', 'bench_matmul',
-    'bench_train', 'best_peaks', 'compiled_step', 'data_table', 'dataset_cfg',
-    'device_syncs', 'device_time_by_part', 'explicit_attention', 'fmt',
-    'fmt_rate', 'fused_attention', 'hook_parts', 'inference_paths',
+    'DEFAULT_FP32', 'UNCHUNKED_FP32', 'PLAIN_FP32', 'PLUGIN_FP32',
+    'PROFILE_PARTS', 'PROFILE_REST', 'RELEASED', 'accuracy_table',
+    'attention_shapes', 'attention_table', 'batch_tensors', 'bench_accuracy',
+    'bench_attention', 'bench_data', 'bench_inference', 'bench_loader',
+    'bench_matmul', 'bench_train', 'best_peaks', 'compiled_step', 'data_table',
+    'dataset_cfg', 'device_syncs', 'device_time_by_part', 'explicit_attention',
+    'fmt', 'fmt_rate', 'fused_attention', 'hook_parts', 'inference_paths',
     'inference_table', 'interleaved', 'load_batches', 'loader_table',
     'matmul_peak', 'matmul_size', 'matmul_table', 'peak_memory_mib',
     'profile_modules', 'profile_modules_cuda', 'profile_part', 'profile_table',

@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..models.backbones.crossformer import INFERENCE_CHUNK_FRAMES, Attention
+from ..models.backbones.crossformer import Attention, chunk_samples
 from ..models.inputs import check_finite_keypoints
 from .forward import LiftingForward
 
@@ -307,11 +307,11 @@ def build_fast_lifter(model: nn.Module,
         copy_model: Work on a copy (the bf16 path casts weights).
         onednn: Run the linear layers through :class:`OneDNNLinear`; by
             default where it is available (the CPU).
-        chunk: Run batches in chunks of about
-            :data:`~mmcrossformer.models.backbones.crossformer.INFERENCE_CHUNK_FRAMES`
-            frames per thread (every sample is computed on its own: same results, and
-            faster on the CPU, where it is the default; compiled code is
-            compiled for the chunk's shape).
+        chunk: Run batches in chunks of
+            :func:`~mmcrossformer.models.backbones.crossformer.chunk_samples`
+            windows (every sample is computed on its own: same results,
+            and faster on the CPU, where it is the default; compiled code
+            is compiled for the chunk's shape).
     """
     if dtype not in DTYPES:
         raise ValueError(f'dtype must be one of {tuple(DTYPES)}, got '
@@ -352,9 +352,9 @@ def build_fast_lifter(model: nn.Module,
         # compiled or traced code cannot raise on values: refuse them here
         check_finite_keypoints(keypoints)
         keypoints = keypoints.to(device, torch.float32)
-        n = max(1, INFERENCE_CHUNK_FRAMES * torch.get_num_threads() //
-                keypoints.shape[1]) if chunk and keypoints.ndim > 1 \
-            else len(keypoints)
+        # a malformed input goes whole to the model, which names the problem
+        n = chunk_samples(keypoints.shape[1]) \
+            if chunk and keypoints.ndim > 1 else len(keypoints)
         with torch.inference_mode():
             if n >= len(keypoints):
                 return fn(keypoints)

@@ -39,3 +39,11 @@ def keypoints(batch: int, seed: int = 1) -> torch.Tensor:
 def reference_output(model, x):
     with torch.no_grad():
         return model(x, None, 'tensor')
+
+
+def spy_encode(backbone) -> list:
+    """The batch size of every ``encode`` call of ``backbone``."""
+    sizes = []
+    encode = backbone.encode
+    backbone.encode = lambda x: sizes.append(len(x)) or encode(x)
+    return sizes

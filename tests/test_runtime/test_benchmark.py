@@ -15,7 +15,7 @@ from mmcrossformer.runtime.fast_paths import (LiftingForward,
 from mmpose.structures import PoseDataSample
 
 from ..helpers import REPO
-from .common import small_model
+from .common import small_model, spy_encode
 
 torch.set_num_threads(1)
 CPU = torch.device('cpu')
@@ -35,11 +35,7 @@ def test_inference_round_gives_consistent_rows():
     torch.set_num_threads(1)
     chunks = {}
     for name in (B.DEFAULT_FP32, B.UNCHUNKED_FP32):
-        bb = paths[name][2].net.backbone
-        encode = bb.encode
-        chunks[name] = sizes = []
-        bb.encode = lambda x, encode=encode, sizes=sizes: sizes.append(
-            len(x)) or encode(x)
+        chunks[name] = spy_encode(paths[name][2].net.backbone)
         paths[name][2](torch.randn(50, *SHAPE))
     assert chunks == {B.DEFAULT_FP32: [24, 24, 2], B.UNCHUNKED_FP32: [50]}
     # every path computes the model's function

@@ -24,7 +24,7 @@ from mmcrossformer.runtime.fast_paths import (LiftingForward, OneDNNLinear,
                                               use_plain_inference_)
 
 from ..helpers import REPO
-from .common import keypoints, reference_output, small_model
+from .common import keypoints, reference_output, small_model, spy_encode
 
 torch.set_num_threads(1)
 
@@ -213,14 +213,6 @@ def test_bf16_attention_is_an_option_not_a_patch():
     assert all('forward' not in vars(m) for m in attentions)
     assert not any(m.fp32_products for m in model.modules()
                    if isinstance(m, Attention))
-
-
-def spy_encode(backbone) -> list:
-    """The batch size of every ``encode`` call of ``backbone``."""
-    sizes = []
-    encode = backbone.encode
-    backbone.encode = lambda x: sizes.append(len(x)) or encode(x)
-    return sizes
 
 
 @pytest.fixture

@@ -35,8 +35,9 @@ fi
 #   eager:              matmul peaks; training fp32, bf16 AMP, released;
 #                       inference at batch 1, 64, 1024; the GPU time per
 #                       module; the attention kernels at the model's shapes
-#                       (fused against explicit products); data pipeline, the config's dataloader and
-#                       the projection of 100 epochs;
+#                       (fused against explicit products); data pipeline,
+#                       the config's dataloader and the projection of 100
+#                       epochs;
 #   train-compiled:     the training rows with torch.compile (fp32, bf16);
 #   inference-compiled: the inference rows with torch.compile (fp32, bf16).
 ARGS=(configs/crossformer_h36m_81f_official.py --reference "$REFERENCE"

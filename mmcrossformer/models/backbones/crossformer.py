@@ -65,6 +65,13 @@ MAX_ATTENTION_BATCH = 65535
 INFERENCE_CHUNK_FRAMES = 648
 
 
+def chunk_samples(num_frames: int,
+                  chunk_frames: int = INFERENCE_CHUNK_FRAMES) -> int:
+    """Windows of ``num_frames`` frames in one chunk of CPU inference: about
+    ``chunk_frames`` frames per torch thread, at least one window."""
+    return max(1, chunk_frames * torch.get_num_threads() // num_frames)
+
+
 def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor,
                                  dropout_p: float) -> Tensor:
     """:func:`torch.nn.functional.scaled_dot_product_attention` of
@@ -564,8 +571,7 @@ class CrossFormer(BaseModule):
                 torch.is_grad_enabled() or torch.jit.is_tracing() or \
                 torch.compiler.is_compiling():
             return x.shape[0]
-        return max(1,
-                   self.chunk_frames * torch.get_num_threads() // x.shape[1])
+        return chunk_samples(x.shape[1], self.chunk_frames)
 
     def encode_in_chunks(self, x: Tensor) -> Tensor:
         """:meth:`encode`, in chunks of :meth:`inference_chunk` samples
