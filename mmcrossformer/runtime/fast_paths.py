@@ -24,7 +24,8 @@ the CPU in chunks of about ``INFERENCE_CHUNK_FRAMES`` frames per thread
 * ``compile=True``: ``torch.compile`` (inductor; on the CPU it emits C++ and
   needs a compiler) with freezing, which folds the weights into the graph
   as constants and fuses LayerNorm, layer scales, residual additions,
-  GroupNorm and the CFI kernel into few loops around the oneDNN calls.
+  GroupNorm and the CFI kernel into few loops around the oneDNN calls; on
+  the CPU the spatial attention is a :class:`TokenMajorAttention` there.
 
 Importing this module registers the custom operator
 ``mmcrossformer::onednn_linear`` (``torch.library.custom_op``, torch >= 2.4);
@@ -258,6 +259,59 @@ def fp32_norm_and_attention_(module: nn.Module) -> nn.Module:
     return module
 
 
+class TokenMajorAttention(Attention):
+    """Inference-only :class:`Attention` (same parameters and arithmetic, in
+    fp32) for many short sequences with narrow heads, the spatial encoder's:
+    17 joints, 4 channels per head, B x F sequences. Written for
+    ``torch.compile`` on the CPU.
+
+    The fused kernel of :class:`Attention` solves one 17 x 17 x 4 problem
+    per sequence and head, far too small for its vector loops. Here the
+    queries, keys and values come out of the projection as (heads, head
+    width, tokens, sequences), the sequences innermost, and the products
+    and the softmax are element-wise along the sequences: inductor fuses
+    them into loops that run along the sequences in full vector registers
+    (1.7x the fused kernel at 1 thread, 2x at 2, on chunks of
+    the 81-frame model: ``docs/benchmark.md``). Eager, every step would be
+    a pass over a (heads, N, N, B) tensor: only the compiled fast path uses
+    it (:func:`use_token_major_attention_`).
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, N, dim) -> (B, N, dim)."""
+        if self.training:
+            raise RuntimeError('TokenMajorAttention is inference-only (it '
+                               'has no dropout): put the model in eval mode')
+        B, N, C = x.shape
+        heads, width = self.num_heads, C // self.num_heads
+        with torch.autocast(x.device.type, enabled=False):
+            tokens = x.float().transpose(0, 1).reshape(N * B, C).t()
+            weight = self.qkv.weight.float()
+            qkv = weight @ tokens if self.qkv.bias is None else torch.addmm(
+                self.qkv.bias.float()[:, None], weight, tokens)
+            # (3 * dim, N * B) -> 3 x (heads, width, N, B)
+            q, k, v = qkv.view(3, heads, width, N, B).unbind(0)
+            q = q * width**-0.5
+            scores = (q[:, :, :, None] * k[:, :, None]).sum(1)  # (h, N, N, B)
+            attn = scores.softmax(2)
+            y = (attn[:, None] * v[:, :, None]).sum(3)  # (h, width, N, B)
+            y = F.linear(
+                y.reshape(C, N * B).t(), self.proj.weight.float(),
+                None if self.proj.bias is None else self.proj.bias.float())
+        return y.view(N, B, C).transpose(0, 1).to(x.dtype)
+
+
+def use_token_major_attention_(backbone: nn.Module) -> nn.Module:
+    """Make the attention of the spatial encoder of a CrossFormer
+    ``backbone`` (its ``spatial_blocks``) a :class:`TokenMajorAttention`,
+    in place; the temporal encoder's (81 tokens, 68 channels per head)
+    stays with the fused kernel."""
+    for block in getattr(backbone, 'spatial_blocks', ()):
+        if isinstance(block.attn, Attention):
+            block.attn.__class__ = TokenMajorAttention
+    return backbone
+
+
 def onednn_available(device: Union[str, torch.device] = 'cpu') -> bool:
     """Whether :class:`OneDNNLinear` can run on ``device``."""
     return torch.device(device).type == 'cpu' and \
@@ -300,7 +354,8 @@ def build_fast_lifter(model: nn.Module,
         model: A ``PoseLifter`` (or anything with ``backbone`` and ``head``).
         dtype: ``'fp32'`` or ``'bf16'``.
         compile: Wrap the forward in ``torch.compile`` (compiled on the first
-            call, once per input shape: ``dynamic=False``).
+            call, once per input shape: ``dynamic=False``); on the CPU with
+            the spatial attention as :class:`TokenMajorAttention`.
         freeze: With ``compile``, let inductor treat the weights as
             constants (``torch._inductor.config.freezing``).
         device: Where to run; by default where the model is.
@@ -342,6 +397,8 @@ def build_fast_lifter(model: nn.Module,
 
     fn = forward
     if compile:
+        if device.type == 'cpu':
+            use_token_major_attention_(net.backbone)
         options = {'freezing': True} if freeze else None
         fn = torch.compile(forward, dynamic=False, options=options)
 
@@ -369,5 +426,6 @@ __all__ = [
     'use_onednn_eval_linear_', 'use_plain_inference_', 'FP32GroupNorm',
     'onednn_available', 'onednn_linear', 'use_onednn_linear_',
     'use_onednn_train_linear_', 'fp32_norm_and_attention_', 'bf16_supported',
-    'cast_matmul_weights_', 'build_fast_lifter'
+    'cast_matmul_weights_', 'TokenMajorAttention',
+    'use_token_major_attention_', 'build_fast_lifter'
 ]

@@ -16,12 +16,14 @@ from mmcrossformer.models.backbones.crossformer import (
     INFERENCE_CHUNK_FRAMES, Attention)
 from mmcrossformer.runtime.onnx_export import export_onnx
 from mmcrossformer.runtime.fast_paths import (LiftingForward, OneDNNLinear,
+                                              TokenMajorAttention,
                                               bf16_supported,
                                               build_fast_lifter,
                                               fp32_norm_and_attention_,
                                               onednn_available,
                                               use_onednn_train_linear_,
-                                              use_plain_inference_)
+                                              use_plain_inference_,
+                                              use_token_major_attention_)
 
 from ..helpers import REPO
 from .common import keypoints, reference_output, small_model, spy_encode
@@ -268,7 +270,12 @@ def test_fast_lifter_runs_in_chunks(compile, threads):
     model = small_model()
     x = keypoints(30)
     lifter = build_fast_lifter(model, 'fp32', compile=compile)
-    sizes = spy_encode(lifter.net.backbone)
+    bb = lifter.net.backbone
+    # compiled on the CPU, the spatial attention runs token-major
+    assert [type(b.attn) for b in bb.spatial_blocks] == \
+        [TokenMajorAttention if compile else Attention]
+    assert [type(b.attn) for b in bb.temporal_blocks] == [Attention]
+    sizes = spy_encode(bb)
     got = lifter(x)
     assert sizes == [24, 6]
     torch.testing.assert_close(
@@ -277,3 +284,50 @@ def test_fast_lifter_runs_in_chunks(compile, threads):
     sizes = spy_encode(whole.net.backbone)
     torch.testing.assert_close(whole(x), got, rtol=1e-5, atol=1e-5)
     assert sizes == [30]
+
+
+@pytest.mark.parametrize('qkv_bias,shape,heads', [(False, (5, 17, 32), 8),
+                                                  (True, (3, 9, 16), 2)])
+def test_token_major_attention_matches_attention(qkv_bias, shape, heads):
+    """Same parameters, same result as the fused kernel; fp32 products
+    under a bf16 autocast too (as the fused kernel with fp32_products)."""
+    g = torch.Generator().manual_seed(0)
+    attn = Attention(shape[-1], heads, qkv_bias).eval()
+    with torch.no_grad():
+        for p in attn.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.2)
+    x = torch.randn(shape, generator=g)
+    token_major = copy.deepcopy(attn)
+    token_major.__class__ = TokenMajorAttention
+    with torch.no_grad():
+        expected = attn(x)
+        torch.testing.assert_close(token_major(x), expected, rtol=1e-5,
+                                   atol=1e-5)
+        # every sequence on its own
+        torch.testing.assert_close(token_major(x[1:2]), expected[1:2],
+                                   rtol=1e-5, atol=1e-5)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            got = token_major(x)
+        assert got.dtype == torch.float32
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    with pytest.raises(RuntimeError, match='inference-only'):
+        token_major.train()(x)
+    backbone = small_model().backbone
+    use_token_major_attention_(backbone)
+    assert all(type(b.attn) is TokenMajorAttention
+               for b in backbone.spatial_blocks)
+    assert all(type(b.attn) is Attention for b in backbone.temporal_blocks)
+
+
+def test_empty_batch_gives_empty_poses():
+    """No window (a video stretch without people): (0, J, 3) on every path,
+    not torch's error about reshaping 0 elements."""
+    empty = torch.zeros(0, 27, 17, 2)
+    with torch.no_grad():
+        for fast in (False, True):
+            assert small_model(fast=fast)(empty, None, 'tensor').shape == \
+                (0, 17, 3)
+    dtypes = ['fp32'] + (['bf16'] if bf16_supported('cpu') else [])
+    for dtype in dtypes:
+        assert build_fast_lifter(small_model(), dtype)(empty).shape == \
+            (0, 17, 3)

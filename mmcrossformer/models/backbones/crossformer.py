@@ -273,8 +273,9 @@ class CrossFrameInteraction(nn.Module):
         if self.kernel == 'compact':
             # one scalar per frame group: sum over its frames and features
             G = self.groups
-            att = (phi * g).reshape(B, G, -1).sum(-1)  # (B, G)
-            y = theta.reshape(B, G, -1) * att[..., None]
+            per_group = num_frames // G * W  # (explicit: B may be 0)
+            att = (phi * g).reshape(B, G, per_group).sum(-1)  # (B, G)
+            y = theta.reshape(B, G, per_group) * att[..., None]
             y = y.reshape(B, num_frames, W)
         else:
             corr = theta @ phi.transpose(1, 2) / W  # (B, F, F)
@@ -590,7 +591,8 @@ class CrossFormer(BaseModule):
             x[:, start:stop] = 0
 
         # spatial encoder, every frame on its own: (B*F, J, D)
-        x = self.spatial_embed(x.reshape(B * num_frames, num_joints, -1))
+        x = self.spatial_embed(
+            x.reshape(B * num_frames, num_joints, self.in_channels))
         if self.spatial_pos_embed is not None:
             x = x + self.spatial_pos_embed
         x = self.pos_drop(x)
@@ -599,7 +601,7 @@ class CrossFormer(BaseModule):
         x = self.spatial_norm(x)
 
         # temporal encoder: (B, F, J*D)
-        x = x.reshape(B, num_frames, -1)
+        x = x.reshape(B, num_frames, self.out_channels)
         if self.temporal_pos_embed is not None:
             x = x + self.temporal_pos_embed
         x = self.pos_drop(x)
