@@ -366,7 +366,9 @@ def build_fast_lifter(model: nn.Module,
             :func:`~mmcrossformer.models.backbones.crossformer.chunk_samples`
             windows (every sample is computed on its own: same results,
             and faster on the CPU, where it is the default; compiled code
-            is compiled for the chunk's shape).
+            is compiled for the chunk's shape). With ``False`` the lifter
+            passes batches whole; eager, a backbone built with
+            ``fast_inference`` still encodes them in its own chunks.
     """
     if dtype not in DTYPES:
         raise ValueError(f'dtype must be one of {tuple(DTYPES)}, got '
