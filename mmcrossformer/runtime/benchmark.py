@@ -33,8 +33,8 @@ from mmpose.registry import DATASETS
 from ..datasets.plain_and_mirrored import unwrap_dataset_cfg
 from ..models.backbones.crossformer import scaled_dot_product_attention
 from .fast_paths import (OneDNNEvalLinear, build_fast_lifter,
-                         onednn_available, use_onednn_train_linear_,
-                         use_plain_inference_)
+                         compile_cpu_inference_, onednn_available,
+                         use_onednn_train_linear_, use_plain_inference_)
 from .forward import LiftingForward
 from .released import ReleasedForward
 
@@ -45,6 +45,7 @@ PLUGIN_FP32 = 'mmcrossformer fp32'
 PLAIN_FP32 = 'mmcrossformer fp32, plain layers (fast_inference=False)'
 DEFAULT_FP32 = 'mmcrossformer fp32, default (test.py/demo/inferencer)'
 UNCHUNKED_FP32 = 'mmcrossformer fp32, default, batch at once (no chunks)'
+TEST_COMPILED_FP32 = 'mmcrossformer fp32, tools/test.py --compile'
 
 
 # ---------------------------------------------------------------- timing
@@ -414,6 +415,15 @@ def inference_paths(model: nn.Module,
                                      copy_model=False,
                                      onednn=False,
                                      chunk=False))
+    if compile and DEFAULT_FP32 in paths and device.type == 'cpu':
+        paths[TEST_COMPILED_FP32] = ('fp32', True,
+                                     build_fast_lifter(
+                                         compile_cpu_inference_(
+                                             copy.deepcopy(model)),
+                                         device=device,
+                                         copy_model=False,
+                                         onednn=False,
+                                         chunk=False))
     variants = [('fp32', False)] + ([('bf16', False)] if bf16 else [])
     if compile:
         variants += [(dt, True) for dt, _ in list(variants)]
@@ -978,16 +988,17 @@ def data_table(rows: Sequence[dict]) -> str:
 
 
 __all__ = [
-    'DEFAULT_FP32', 'UNCHUNKED_FP32', 'PLAIN_FP32', 'PLUGIN_FP32',
-    'PROFILE_PARTS', 'PROFILE_REST', 'RELEASED', 'accuracy_table',
-    'attention_shapes', 'attention_table', 'batch_tensors', 'bench_accuracy',
-    'bench_attention', 'bench_data', 'bench_inference', 'bench_loader',
-    'bench_matmul', 'bench_train', 'best_peaks', 'compiled_step', 'data_table',
-    'dataset_cfg', 'device_syncs', 'device_time_by_part', 'explicit_attention',
-    'fmt', 'fmt_rate', 'fused_attention', 'hook_parts', 'inference_paths',
-    'inference_table', 'interleaved', 'load_batches', 'loader_table',
-    'matmul_peak', 'matmul_size', 'matmul_table', 'peak_memory_mib',
-    'profile_modules', 'profile_modules_cuda', 'profile_part', 'profile_table',
+    'DEFAULT_FP32', 'UNCHUNKED_FP32', 'TEST_COMPILED_FP32', 'PLAIN_FP32',
+    'PLUGIN_FP32', 'PROFILE_PARTS', 'PROFILE_REST', 'RELEASED',
+    'accuracy_table', 'attention_shapes', 'attention_table', 'batch_tensors',
+    'bench_accuracy', 'bench_attention', 'bench_data', 'bench_inference',
+    'bench_loader', 'bench_matmul', 'bench_train', 'best_peaks',
+    'compiled_step', 'data_table', 'dataset_cfg', 'device_syncs',
+    'device_time_by_part', 'explicit_attention', 'fmt', 'fmt_rate',
+    'fused_attention', 'hook_parts', 'inference_paths', 'inference_table',
+    'interleaved', 'load_batches', 'loader_table', 'matmul_peak',
+    'matmul_size', 'matmul_table', 'peak_memory_mib', 'profile_modules',
+    'profile_modules_cuda', 'profile_part', 'profile_table',
     'project_training', 'projection_table', 'rate', 'released_path',
     'same_sample', 'spread', 'table', 'train_table'
 ]

@@ -27,6 +27,10 @@ the CPU in chunks of about ``INFERENCE_CHUNK_FRAMES`` frames per thread
   GroupNorm and the CFI kernel into few loops around the oneDNN calls; on
   the CPU the spatial attention is a :class:`TokenMajorAttention` there.
 
+:func:`compile_cpu_inference_` compiles the CPU inference of a model in
+place instead (no freezing: weights loaded later are used), which
+``tools/test.py --compile`` does.
+
 Importing this module registers the custom operator
 ``mmcrossformer::onednn_linear`` (``torch.library.custom_op``, torch >= 2.4);
 ``import mmcrossformer`` does not import it.
@@ -39,7 +43,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..models.backbones.crossformer import Attention, chunk_samples
+from ..models.backbones.crossformer import (Attention, CrossFormer,
+                                            chunk_samples)
 from ..models.inputs import check_finite_keypoints
 from .forward import LiftingForward
 
@@ -131,9 +136,8 @@ class OneDNNEvalLinear(nn.Linear):
     def forward(self, x: Tensor) -> Tensor:
         if not torch.is_grad_enabled() and _onednn_fp32(x, self.weight) \
                 and not torch.jit.is_tracing():  # exporters see nn.Linear
-            return torch.ops.mkldnn._linear_pointwise(
-                x, self.weight, self.bias, 'gelu' if self.gelu else 'none',
-                [], 'none')
+            return onednn_linear(x, self.weight, self.bias,
+                                 'gelu' if self.gelu else 'none')
         y = self._linear(x)
         return F.gelu(y) if self.gelu else y
 
@@ -312,6 +316,53 @@ def use_token_major_attention_(backbone: nn.Module) -> nn.Module:
     return backbone
 
 
+class CompiledCPUCrossFormer(CrossFormer):
+    """A :class:`~mmcrossformer.models.backbones.CrossFormer` whose CPU
+    inference (eval mode, no autograd) encodes through ``torch.compile``
+    (:func:`compile_cpu_inference_`); everything else is the eager backbone.
+
+    Batches are encoded in chunks of
+    :func:`~mmcrossformer.models.backbones.crossformer.chunk_samples`
+    windows, the last one padded with copies of its last window (every
+    window is encoded on its own), so the code is compiled once, for one
+    shape; its first call compiles (10-35 s on 2 cores).
+    """
+
+    def encode_in_chunks(self, x: Tensor) -> Tensor:
+        if x.device.type != 'cpu' or self.training or len(x) == 0 or \
+                torch.is_grad_enabled() or torch.jit.is_tracing() or \
+                torch.compiler.is_compiling():
+            return super().encode_in_chunks(x)
+        if self._compiled_encode is None:
+            self._compiled_encode = torch.compile(
+                CrossFormer.encode, dynamic=False)
+        n = chunk_samples(x.shape[1])
+        # pad with copies of the last window to whole chunks; always a new
+        # tensor (a view of a tensor made outside inference_mode would
+        # compile apart from one made inside it)
+        padded = torch.cat([x, x[-1:].expand(-len(x) % n, -1, -1, -1)])
+        y = torch.cat([
+            self._compiled_encode(self, part) for part in padded.split(n)
+        ])
+        return y[:len(x)]
+
+
+def compile_cpu_inference_(model: nn.Module) -> nn.Module:
+    """Make the CPU inference of every CrossFormer backbone of ``model``
+    compiled, in place (same parameters and state dict; within 1e-5 of the
+    eager backbone): its spatial attention a :class:`TokenMajorAttention`
+    (inference-only: the model can no longer be trained), the backbone a
+    :class:`CompiledCPUCrossFormer`. Weights are read at every call (no
+    freezing), so checkpoints loaded afterwards are used.
+    ``tools/test.py`` does this on the CPU (``--compile``)."""
+    for m in model.modules():
+        if type(m) is CrossFormer:
+            use_token_major_attention_(m)
+            m.__class__ = CompiledCPUCrossFormer
+            m._compiled_encode = None
+    return model
+
+
 def onednn_available(device: Union[str, torch.device] = 'cpu') -> bool:
     """Whether :class:`OneDNNLinear` can run on ``device``."""
     return torch.device(device).type == 'cpu' and \
@@ -429,5 +480,6 @@ __all__ = [
     'onednn_available', 'onednn_linear', 'use_onednn_linear_',
     'use_onednn_train_linear_', 'fp32_norm_and_attention_', 'bf16_supported',
     'cast_matmul_weights_', 'TokenMajorAttention',
-    'use_token_major_attention_', 'build_fast_lifter'
+    'use_token_major_attention_', 'CompiledCPUCrossFormer',
+    'compile_cpu_inference_', 'build_fast_lifter'
 ]

@@ -99,6 +99,10 @@ def test_tools_test_runs_the_fast_path_and_bf16_switch(monkeypatch, tmp_path):
             return runner
 
     monkeypatch.setattr(script, 'Runner', Runner)
+    # (compiling is tested in tests/test_tools/test_test_outputs.py)
+    compile_modes = []
+    monkeypatch.setattr(script, 'compile_test_model',
+                        lambda runner, mode: compile_modes.append(mode))
     monkeypatch.setattr(script, 'check_checkpoint', lambda *a: None)
     monkeypatch.setattr(script, 'prepare_runner_cfg', lambda *a: None)
     monkeypatch.setattr(script, 'format_metrics', lambda m: '')
@@ -110,6 +114,7 @@ def test_tools_test_runs_the_fast_path_and_bf16_switch(monkeypatch, tmp_path):
         ] + extra)
         assert script.main() == 0
     (fp32, cfg, seen), (bf16, _, seen16) = runs
+    assert compile_modes == ['auto', 'auto']
     assert_fast(fp32.model)
     assert seen['qkv'] == [torch.float32]
     assert_matches_plain(fp32.model, cfg.model, seen)

@@ -15,10 +15,12 @@ import torch
 from mmcrossformer.models.backbones.crossformer import (
     INFERENCE_CHUNK_FRAMES, Attention)
 from mmcrossformer.runtime.onnx_export import export_onnx
-from mmcrossformer.runtime.fast_paths import (LiftingForward, OneDNNLinear,
+from mmcrossformer.runtime.fast_paths import (CompiledCPUCrossFormer,
+                                              LiftingForward, OneDNNLinear,
                                               TokenMajorAttention,
                                               bf16_supported,
                                               build_fast_lifter,
+                                              compile_cpu_inference_,
                                               fp32_norm_and_attention_,
                                               onednn_available,
                                               use_onednn_train_linear_,
@@ -74,6 +76,13 @@ def test_onednn_training_linear_same_gradients():
                                    msg=name)
 
 
+def relative_error(got: torch.Tensor, expected: torch.Tensor) -> float:
+    """Mean joint error of (B, J, 3) poses relative to the mean joint
+    distance from the root."""
+    return float((got - expected).norm(dim=-1).mean() /
+                 expected.norm(dim=-1).mean())
+
+
 @pytest.mark.skipif(
     not bf16_supported('cpu'), reason='no native bf16 on this CPU')
 def test_bf16_close_to_fp32():
@@ -83,8 +92,7 @@ def test_bf16_close_to_fp32():
     got = build_fast_lifter(model, 'bf16')(x)
     assert got.dtype == torch.float32
     # bf16 keeps 8 bits of mantissa: a few per cent of the output's scale
-    err = (got - expected).norm(dim=-1).mean() / expected.norm(dim=-1).mean()
-    assert err < 0.03, float(err)
+    assert relative_error(got, expected) < 0.03
     # the model itself is untouched (the fast path works on a copy)
     assert all(p.dtype == torch.float32 for p in model.parameters())
 
@@ -284,6 +292,61 @@ def test_fast_lifter_runs_in_chunks(compile, threads):
     sizes = spy_encode(whole.net.backbone)
     torch.testing.assert_close(whole(x), got, rtol=1e-5, atol=1e-5)
     assert sizes == [30]
+
+
+@pytest.mark.xfail(
+    not HAS_CXX, strict=True, reason='no C++ compiler on PATH')
+def test_compiled_cpu_inference(threads):
+    """compile_cpu_inference_ (tools/test.py --compile): within 1e-5 of the
+    eager model for batches that are not whole chunks, compiled once (the
+    last chunk padded to the chunk's shape), following weights loaded
+    after its first call (tools/test.py loads the checkpoint after building
+    the model); bf16 under the backbone's autocast; training refused by
+    name."""
+    from torch._dynamo.utils import counters
+    threads(1)
+    torch._dynamo.reset()
+    counters.clear()
+    model = compile_cpu_inference_(small_model(fast=True))
+    bb = model.backbone
+    assert type(bb) is CompiledCPUCrossFormer
+    assert [type(b.attn) for b in bb.spatial_blocks] == [TokenMajorAttention]
+    x = keypoints(30)  # chunks of 24 windows: 24 + 6
+    plain = small_model()
+    with torch.inference_mode():  # x and its views: made outside
+        for n in (30, 24, 7):  # the backbone called on views of x
+            torch.testing.assert_close(
+                model.head(bb(x[:n])),
+                reference_output(plain, x[:n]),
+                rtol=1e-5,
+                atol=1e-5)
+        assert counters['stats']['unique_graphs'] == 1
+        compiled, shapes = bb._compiled_encode, []
+        bb._compiled_encode = lambda m, part: shapes.append(
+            len(part)) or compiled(m, part)
+        model(x, None, 'tensor')
+        assert shapes == [24, 24]
+        other = small_model(seed=5)
+        model.load_state_dict(other.state_dict())
+        torch.testing.assert_close(
+            model(x, None, 'tensor'),
+            reference_output(other, x),
+            rtol=1e-5,
+            atol=1e-5)
+        assert model(x[:0], None, 'tensor').shape == (0, 17, 3)
+    if bf16_supported('cpu'):
+        bf16 = small_model(fast=True)
+        bf16.backbone.inference_dtype = 'bf16'
+        fp32_norm_and_attention_(bf16)
+        eager = reference_output(bf16, x)
+        with torch.no_grad():
+            got = compile_cpu_inference_(bf16)(x, None, 'tensor')
+        fp32 = reference_output(small_model(), x)
+        # bf16 arithmetic (0.5 % from fp32 here, as the eager bf16 path)
+        assert 1e-4 < relative_error(got, fp32) < 0.03
+        assert relative_error(got, eager) < 0.03
+    with pytest.raises(RuntimeError, match='inference-only'):
+        model.train()(x, None, 'tensor')
 
 
 @pytest.mark.parametrize('qkv_bias,shape,heads', [(False, (5, 17, 32), 8),
