@@ -3,7 +3,8 @@
 millimetres, overall and per action).
 
     python tools/test.py configs/crossformer_h36m_81f.py CHECKPOINT \
-        [--out metrics.json] [--dump predictions.pkl] [--show-dir vis]
+        [--out metrics.json] [--dump predictions.pkl] [--show-dir vis] \
+        [--bf16] [--compile auto|on|off]
     tools/dist_test.sh configs/crossformer_h36m_81f.py CHECKPOINT 2
     GPUS=8 tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT
 """
