@@ -333,9 +333,6 @@ class CompiledCPUCrossFormer(CrossFormer):
                 torch.is_grad_enabled() or torch.jit.is_tracing() or \
                 torch.compiler.is_compiling():
             return super().encode_in_chunks(x)
-        if self._compiled_encode is None:
-            self._compiled_encode = torch.compile(
-                CrossFormer.encode, dynamic=False)
         n = chunk_samples(x.shape[1])
         # pad with copies of the last window to whole chunks; always a new
         # tensor (a view of a tensor made outside inference_mode would
@@ -359,7 +356,9 @@ def compile_cpu_inference_(model: nn.Module) -> nn.Module:
         if type(m) is CrossFormer:
             use_token_major_attention_(m)
             m.__class__ = CompiledCPUCrossFormer
-            m._compiled_encode = None
+            # compiled at its first call
+            m._compiled_encode = torch.compile(
+                CrossFormer.encode, dynamic=False)
     return model
 
 
