@@ -43,17 +43,26 @@ def test_fp32_fast_path_is_exact():
 
 
 @pytest.mark.skipif(not onednn_available(), reason='no oneDNN on this build')
-def test_onednn_linear_matches_linear():
+@pytest.mark.parametrize(
+    'rows, in_features, out_features',
+    [(21, 40, 24), (153, 32, 128), (9, 544, 2176), (1296, 544, 2176),
+     (1296, 2176, 544)])
+def test_onednn_linear_matches_linear(rows, in_features, out_features):
+    """Small shapes and the model's own (spatial MLP of the 9-frame config,
+    temporal MLP of a window and of a chunk of the 81-frame one): oneDNN
+    picks its kernels, GELU post-op included, by shape and CPU."""
     g = torch.Generator().manual_seed(0)
-    lin = torch.nn.Linear(40, 24)
-    x = torch.randn(3, 7, 40, generator=g)
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(in_features, out_features)
+    x = torch.randn(rows, in_features, generator=g).reshape(
+        1, rows, in_features)
     with torch.no_grad():
         torch.testing.assert_close(OneDNNLinear(lin)(x), lin(x))
         torch.testing.assert_close(
             OneDNNLinear(lin, gelu=True)(x),
             torch.nn.functional.gelu(lin(x)),
             rtol=1e-5,
-            atol=1e-6)
+            atol=1e-5)
 
 
 @pytest.mark.skipif(not onednn_available(), reason='no oneDNN on this build')
