@@ -41,10 +41,11 @@ def prepare_runner_cfg(cfg: Config, loaders: Sequence[str]) -> Config:
 
 #: Frames (test windows x window length) from which ``tools/test.py
 #: --compile auto`` compiles the backbone's CPU inference: compiling takes
-#: 10-35 s on 2 cores and saved 3.5-5.6 ms per 81-frame window (45-70 us
-#: per frame; docs/benchmark.md), so it pays from 0.15-0.8 M frames
-#: (Human3.6M's test split with 81-frame windows: 44 M; the generated
-#: one's 24,000 windows: 1.9 M with 81 frames, 0.2 M with 9)
+#: 10-35 s on 2 cores and saved 3.5-5.8 ms per 81-frame window (43-72 us
+#: per frame; docs/benchmark.md), so it pays from 0.15-0.8 M frames; one
+#: run saved only 0.4 ms at 2 threads, where a test set at this threshold
+#: loses about 5 s (Human3.6M's test split with 81-frame windows: 44 M;
+#: the generated one's 24,000 windows: 1.9 M with 81 frames, 0.2 M with 9)
 COMPILE_MIN_FRAMES = 1_000_000
 
 

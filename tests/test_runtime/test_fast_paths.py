@@ -54,8 +54,7 @@ def test_onednn_linear_matches_linear(rows, in_features, out_features):
     g = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
     lin = torch.nn.Linear(in_features, out_features)
-    x = torch.randn(rows, in_features, generator=g).reshape(
-        1, rows, in_features)
+    x = torch.randn(1, rows, in_features, generator=g)
     with torch.no_grad():
         torch.testing.assert_close(OneDNNLinear(lin)(x), lin(x))
         torch.testing.assert_close(
