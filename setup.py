@@ -3,6 +3,28 @@ human pose lifting) as an MMPose plugin."""
 from setuptools import find_packages, setup
 
 
+def cpu_kernels() -> dict:
+    """``mmcrossformer.ops._ext``, the CPU kernels of ``mmcrossformer.ops``
+    (needs torch at build time: ``pip install --no-build-isolation``).
+    Optional: where it does not compile (no C++ compiler, no OpenMP), the
+    package installs without it and uses PyTorch's kernels."""
+    try:
+        from torch.utils.cpp_extension import BuildExtension, CppExtension
+    except ImportError:
+        return {}
+    ext = CppExtension(
+        'mmcrossformer.ops._ext',
+        ['mmcrossformer/ops/csrc/token_major_attention.cpp'],
+        extra_compile_args=['-O3', '-fopenmp'],  # OpenMP: at::parallel_for
+        extra_link_args=['-fopenmp'],
+        optional=True)
+    # without ninja a failed compile is a CompileError, which setuptools
+    # skips for optional extensions
+    return dict(ext_modules=[ext],
+                cmdclass={'build_ext': BuildExtension.with_options(
+                    use_ninja=False)})
+
+
 def parse_requirements(path: str) -> list:
     with open(path) as f:
         return [line.split('#')[0].strip() for line in f
@@ -21,4 +43,4 @@ setup(
     extras_require={'tests': parse_requirements('requirements/tests.txt')},
     license='Apache License 2.0',
     zip_safe=False,
-)
+    **cpu_kernels())

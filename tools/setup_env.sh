@@ -26,7 +26,8 @@ die() {
 say() { echo "setup_env: $*"; }
 
 stamp_inputs() {
-    cat "$ROOT"/requirements/*.txt "$ROOT/tools/setup_env.sh" "$ROOT/setup.py" | sha256sum | cut -d' ' -f1
+    cat "$ROOT"/requirements/*.txt "$ROOT/tools/setup_env.sh" "$ROOT/setup.py" \
+        "$ROOT"/mmcrossformer/ops/csrc/* | sha256sum | cut -d' ' -f1
 }
 
 WANT="$(stamp_inputs)"
@@ -100,7 +101,7 @@ pipi mmengine==0.10.7 "$(ls "$WHEELS"/mmcv-2.1.0-*.whl | head -1)" \
      -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/mmpose_runtime.txt" \
      -r "$ROOT/requirements/tests.txt"
 
-say "[4/4] mmpose 1.3.2 (--no-deps: its chumpy requirement cannot build) and mmcrossformer (editable)"
+say "[4/4] mmpose 1.3.2 (--no-deps: its chumpy requirement cannot build) and mmcrossformer (editable, its CPU kernels compiled)"
 pipi --no-deps --no-build-isolation mmpose==1.3.2 -e "$ROOT"
 
 say "verifying"
@@ -111,6 +112,9 @@ import mmpose.models, mmpose.visualization, xtcocotools.coco
 import mmcrossformer
 from mmpose.registry import MODELS
 assert MODELS.get('CrossFormer') is not None, 'CrossFormer is not registered'
+from mmcrossformer.ops import HAS_KERNELS
+assert HAS_KERNELS, ('the CPU kernels of mmcrossformer.ops did not build; to see why: '
+                     '.venv/bin/python -m pip install --no-deps --no-build-isolation -e .')
 print(f'setup_env: torch {torch.__version__}, mmcv {mmcv.__version__}, mmengine {mmengine.__version__}, '
       f'mmdet {mmdet.__version__}, mmpose {mmpose.__version__}')
 PY

@@ -31,10 +31,12 @@ from torch import nn
 
 from mmpose.registry import DATASETS
 from ..datasets.plain_and_mirrored import unwrap_dataset_cfg
-from ..models.backbones.crossformer import scaled_dot_product_attention
-from .fast_paths import (OneDNNEvalLinear, build_fast_lifter,
-                         compile_cpu_inference_, onednn_available,
-                         use_onednn_train_linear_, use_plain_inference_)
+from ..models.backbones.crossformer import (Attention,
+                                            scaled_dot_product_attention)
+from .fast_paths import (OneDNNEvalLinear, TokenMajorAttention,
+                         build_fast_lifter, compile_cpu_inference_,
+                         onednn_available, use_onednn_train_linear_,
+                         use_plain_inference_)
 from .forward import LiftingForward
 from .released import ReleasedForward
 
@@ -45,6 +47,8 @@ PLUGIN_FP32 = 'mmcrossformer fp32'
 PLAIN_FP32 = 'mmcrossformer fp32, plain layers (fast_inference=False)'
 DEFAULT_FP32 = 'mmcrossformer fp32, default (test.py/demo/inferencer)'
 UNCHUNKED_FP32 = 'mmcrossformer fp32, default, batch at once (no chunks)'
+FUSED_SPATIAL_FP32 = ('mmcrossformer fp32, default, spatial attention by '
+                      "PyTorch's fused kernel")
 TEST_COMPILED_FP32 = 'mmcrossformer fp32, tools/test.py --compile'
 
 
@@ -388,7 +392,8 @@ def inference_paths(model: nn.Module,
     (``fast_inference=False``), its default path (the model as configured,
     eager: what ``tools/test.py``, the demo and the inferencers run; on the
     CPU also the same encoding a batch at once, to show what the chunks
-    do), the fast paths (fp32, bf16, compiled), onnxruntime (CPU) and the
+    do, and with PyTorch's fused kernel for the spatial attention, to show
+    what the token-major kernel does), the fast paths (fp32, bf16, compiled), onnxruntime (CPU) and the
     released model."""
     paths: Paths = {}
     paths[PLAIN_FP32] = ('fp32', False,
@@ -397,6 +402,7 @@ def inference_paths(model: nn.Module,
                              device=device,
                              copy_model=False,
                              onednn=False,
+                             token_major=False,
                              chunk=False))
     if any(isinstance(m, OneDNNEvalLinear) for m in model.modules()):
         paths[DEFAULT_FP32] = ('fp32', False,
@@ -404,6 +410,7 @@ def inference_paths(model: nn.Module,
                                    model,
                                    device=device,
                                    onednn=False,
+                                   token_major=False,
                                    chunk=False))
     if DEFAULT_FP32 in paths and device.type == 'cpu':  # chunks: CPU only
         whole = copy.deepcopy(model)
@@ -414,7 +421,22 @@ def inference_paths(model: nn.Module,
                                      device=device,
                                      copy_model=False,
                                      onednn=False,
+                                     token_major=False,
                                      chunk=False))
+    if DEFAULT_FP32 in paths and any(
+            isinstance(m, TokenMajorAttention) for m in model.modules()):
+        fused = copy.deepcopy(model)
+        for m in fused.modules():
+            if isinstance(m, TokenMajorAttention):
+                m.__class__ = Attention
+        paths[FUSED_SPATIAL_FP32] = ('fp32', False,
+                                     build_fast_lifter(
+                                         fused,
+                                         device=device,
+                                         copy_model=False,
+                                         onednn=False,
+                                         token_major=False,
+                                         chunk=False))
     if compile and DEFAULT_FP32 in paths and device.type == 'cpu':
         paths[TEST_COMPILED_FP32] = ('fp32', True,
                                      build_fast_lifter(
@@ -423,6 +445,7 @@ def inference_paths(model: nn.Module,
                                          device=device,
                                          copy_model=False,
                                          onednn=False,
+                                         token_major=False,
                                          chunk=False))
     variants = [('fp32', False)] + ([('bf16', False)] if bf16 else [])
     if compile:
@@ -988,8 +1011,9 @@ def data_table(rows: Sequence[dict]) -> str:
 
 
 __all__ = [
-    'DEFAULT_FP32', 'UNCHUNKED_FP32', 'TEST_COMPILED_FP32', 'PLAIN_FP32',
-    'PLUGIN_FP32', 'PROFILE_PARTS', 'PROFILE_REST', 'RELEASED',
+    'DEFAULT_FP32', 'FUSED_SPATIAL_FP32', 'UNCHUNKED_FP32',
+    'TEST_COMPILED_FP32', 'PLAIN_FP32', 'PLUGIN_FP32', 'PROFILE_PARTS',
+    'PROFILE_REST', 'RELEASED',
     'accuracy_table', 'attention_shapes', 'attention_table', 'batch_tensors',
     'bench_accuracy', 'bench_attention', 'bench_data', 'bench_inference',
     'bench_loader', 'bench_matmul', 'bench_train', 'best_peaks',

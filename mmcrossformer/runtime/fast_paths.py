@@ -24,16 +24,19 @@ the CPU in chunks of about ``INFERENCE_CHUNK_FRAMES`` frames per thread
 * ``compile=True``: ``torch.compile`` (inductor; on the CPU it emits C++ and
   needs a compiler) with freezing, which folds the weights into the graph
   as constants and fuses LayerNorm, layer scales, residual additions,
-  GroupNorm and the CFI kernel into few loops around the oneDNN calls; on
-  the CPU the spatial attention is a :class:`TokenMajorAttention` there.
+  GroupNorm and the CFI kernel into few loops around the oneDNN calls.
+
+On the CPU every path runs the spatial attention as a
+:class:`TokenMajorAttention`.
 
 :func:`compile_cpu_inference_` compiles the CPU inference of a model in
 place instead (no freezing: weights loaded later are used), which
 ``tools/test.py --compile`` does.
 
-Importing this module registers the custom operator
-``mmcrossformer::onednn_linear`` (``torch.library.custom_op``, torch >= 2.4);
-``import mmcrossformer`` does not import it.
+Importing this module registers the custom operators
+``mmcrossformer::onednn_linear`` (``torch.library.custom_op``, torch >= 2.4)
+and, where it was built, ``mmcrossformer::token_major_attention``
+(:mod:`mmcrossformer.ops`); ``import mmcrossformer`` does not import it.
 """
 import contextlib
 import copy
@@ -43,6 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .. import ops
 from ..models.backbones.crossformer import (Attention, CrossFormer,
                                             chunk_samples)
 from ..models.inputs import check_finite_keypoints
@@ -171,11 +175,14 @@ def use_onednn_eval_linear_(module: nn.Module) -> nn.Module:
 def use_plain_inference_(module: nn.Module) -> nn.Module:
     """Undo the ``fast_inference`` option of the CrossFormer backbones of
     ``module``, in place: ``nn.Linear`` layers and the MLPs' ``nn.GELU``
-    back (undoing :func:`use_onednn_eval_linear_`), batches encoded at
-    once."""
+    back (undoing :func:`use_onednn_eval_linear_`), the spatial attention
+    an :class:`Attention` (undoing :func:`use_token_major_attention_`),
+    batches encoded at once."""
     for m in module.modules():
         if hasattr(m, 'chunk_frames'):
             m.chunk_frames = 0
+        if type(m) is TokenMajorAttention:
+            m.__class__ = Attention
         if isinstance(getattr(m, 'fc1', None), OneDNNEvalLinear) and \
                 m.fc1.gelu:
             m.act = nn.GELU()
@@ -258,34 +265,39 @@ def fp32_norm_and_attention_(module: nn.Module) -> nn.Module:
     for m in module.modules():
         if type(m) is nn.GroupNorm:
             m.__class__ = FP32GroupNorm
-        elif type(m) is Attention:
+        elif isinstance(m, Attention):
             m.fp32_products = True
     return module
 
 
 class TokenMajorAttention(Attention):
-    """Inference-only :class:`Attention` (same parameters and arithmetic, in
-    fp32) for many short sequences with narrow heads, the spatial encoder's:
-    17 joints, 4 channels per head, B x F sequences. Written for
-    ``torch.compile`` on the CPU.
+    """:class:`Attention` (same parameters and arithmetic) for many short
+    sequences with narrow heads, the spatial encoder's: 17 joints, 4
+    channels per head, B x F sequences. In CPU inference (eval mode, no
+    autograd, not traced, fp32 or bf16) it runs token-major; otherwise
+    (training, GPUs, ONNX export, fp64) it is :class:`Attention`.
 
     The fused kernel of :class:`Attention` solves one 17 x 17 x 4 problem
     per sequence and head, far too small for its vector loops. Here the
-    queries, keys and values come out of the projection as (heads, head
-    width, tokens, sequences), the sequences innermost, and the products
-    and the softmax are element-wise along the sequences: inductor fuses
-    them into loops that run along the sequences in full vector registers
-    (1.7x the fused kernel at 1 thread, 2x at 2, on chunks of
-    the 81-frame model: ``docs/benchmark.md``). Eager, every step would be
-    a pass over a (heads, N, N, B) tensor: only the compiled fast path uses
-    it (:func:`use_token_major_attention_`).
+    projection writes the queries, keys and values as (3 x dim, tokens,
+    sequences), the sequences innermost, and the products and the softmax
+    run along the sequences in full vectors: eager and compiled through the
+    ``mmcrossformer::token_major_attention`` kernel of
+    :mod:`mmcrossformer.ops` (about 6x the fused kernel on the 81-frame
+    model's chunks); where that was not built, compiled code computes them
+    element-wise (inductor fuses them into vector loops: 1.7x the fused
+    kernel at 1 thread, 2x at 2) and eager code keeps the fused kernel (an
+    eager element-wise step would be a pass over a (heads, N, N, B)
+    tensor). In fp32 also under a bf16 autocast (the layers are 32 wide).
     """
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, N, dim) -> (B, N, dim)."""
-        if self.training:
-            raise RuntimeError('TokenMajorAttention is inference-only (it '
-                               'has no dropout): put the model in eval mode')
+        if self.training or torch.is_grad_enabled() or \
+                x.device.type != 'cpu' or torch.jit.is_tracing() or \
+                x.dtype not in (torch.float32, torch.bfloat16) or not (
+                    ops.HAS_KERNELS or torch.compiler.is_compiling()):
+            return super().forward(x)
         B, N, C = x.shape
         heads, width = self.num_heads, C // self.num_heads
         with torch.autocast(x.device.type, enabled=False):
@@ -293,12 +305,15 @@ class TokenMajorAttention(Attention):
             weight = self.qkv.weight.float()
             qkv = weight @ tokens if self.qkv.bias is None else torch.addmm(
                 self.qkv.bias.float()[:, None], weight, tokens)
-            # (3 * dim, N * B) -> 3 x (heads, width, N, B)
-            q, k, v = qkv.view(3, heads, width, N, B).unbind(0)
-            q = q * width**-0.5
-            scores = (q[:, :, :, None] * k[:, :, None]).sum(1)  # (h, N, N, B)
-            attn = scores.softmax(2)
-            y = (attn[:, None] * v[:, :, None]).sum(3)  # (h, width, N, B)
+            if ops.HAS_KERNELS:  # (3 * dim, N, B) -> (dim, N, B)
+                y = torch.ops.mmcrossformer.token_major_attention(
+                    qkv.view(3 * C, N, B), heads)
+            else:  # 3 x (heads, width, N, B) -> (heads, width, N, B)
+                q, k, v = qkv.view(3, heads, width, N, B).unbind(0)
+                q = q * width**-0.5
+                scores = (q[:, :, :, None] * k[:, :, None]).sum(1)
+                attn = scores.softmax(2)  # (heads, N, N, B)
+                y = (attn[:, None] * v[:, :, None]).sum(3)
             y = F.linear(
                 y.reshape(C, N * B).t(), self.proj.weight.float(),
                 None if self.proj.bias is None else self.proj.bias.float())
@@ -308,8 +323,9 @@ class TokenMajorAttention(Attention):
 def use_token_major_attention_(backbone: nn.Module) -> nn.Module:
     """Make the attention of the spatial encoder of a CrossFormer
     ``backbone`` (its ``spatial_blocks``) a :class:`TokenMajorAttention`,
-    in place; the temporal encoder's (81 tokens, 68 channels per head)
-    stays with the fused kernel."""
+    in place (same parameters, state dict and training arithmetic); the
+    temporal encoder's (81 tokens, 68 channels per head) stays with the
+    fused kernel."""
     for block in getattr(backbone, 'spatial_blocks', ()):
         if isinstance(block.attn, Attention):
             block.attn.__class__ = TokenMajorAttention
@@ -347,10 +363,10 @@ class CompiledCPUCrossFormer(CrossFormer):
 def compile_cpu_inference_(model: nn.Module) -> nn.Module:
     """Make the CPU inference of every CrossFormer backbone of ``model``
     compiled, in place (same parameters and state dict; within 1e-5 of the
-    eager backbone): its spatial attention a :class:`TokenMajorAttention`
-    (inference-only: the model can no longer be trained), the backbone a
-    :class:`CompiledCPUCrossFormer`. Weights are read at every call (no
-    freezing), so checkpoints loaded afterwards are used.
+    eager backbone): its spatial attention a :class:`TokenMajorAttention`,
+    the backbone a :class:`CompiledCPUCrossFormer` (training runs eager).
+    Weights are read at every call (no freezing), so checkpoints loaded
+    afterwards are used.
     ``tools/test.py`` does this on the CPU (``--compile``)."""
     for m in model.modules():
         if type(m) is CrossFormer:
@@ -395,6 +411,7 @@ def build_fast_lifter(model: nn.Module,
                       device: Optional[Union[str, torch.device]] = None,
                       copy_model: bool = True,
                       onednn: Optional[bool] = None,
+                      token_major: Optional[bool] = None,
                       chunk: Optional[bool] = None
                       ) -> Callable[[Tensor], Tensor]:
     """A function (B, F, J, C) float32 keypoints -> (B, J, 3) float32 pose;
@@ -404,14 +421,16 @@ def build_fast_lifter(model: nn.Module,
         model: A ``PoseLifter`` (or anything with ``backbone`` and ``head``).
         dtype: ``'fp32'`` or ``'bf16'``.
         compile: Wrap the forward in ``torch.compile`` (compiled on the first
-            call, once per input shape: ``dynamic=False``); on the CPU with
-            the spatial attention as :class:`TokenMajorAttention`.
+            call, once per input shape: ``dynamic=False``).
         freeze: With ``compile``, let inductor treat the weights as
             constants (``torch._inductor.config.freezing``).
         device: Where to run; by default where the model is.
         copy_model: Work on a copy (the bf16 path casts weights).
         onednn: Run the linear layers through :class:`OneDNNLinear`; by
             default where it is available (the CPU).
+        token_major: Run the spatial attention as a
+            :class:`TokenMajorAttention`; by default on the CPU. With
+            ``False`` the model's own attention modules run.
         chunk: Run batches in chunks of
             :func:`~mmcrossformer.models.backbones.crossformer.chunk_samples`
             windows (every sample is computed on its own: same results,
@@ -434,6 +453,10 @@ def build_fast_lifter(model: nn.Module,
         onednn = onednn_available(device)
     if onednn:
         use_onednn_linear_(net)
+    if token_major is None:
+        token_major = device.type == 'cpu'
+    if token_major:
+        use_token_major_attention_(net.backbone)
     if dtype == 'bf16':
         cast_matmul_weights_(net.backbone, torch.bfloat16)
         if device.type == 'cpu':
@@ -449,8 +472,6 @@ def build_fast_lifter(model: nn.Module,
 
     fn = forward
     if compile:
-        if device.type == 'cpu':
-            use_token_major_attention_(net.backbone)
         options = {'freezing': True} if freeze else None
         fn = torch.compile(forward, dynamic=False, options=options)
 

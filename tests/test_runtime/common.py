@@ -47,3 +47,40 @@ def spy_encode(backbone) -> list:
     encode = backbone.encode
     backbone.encode = lambda x: sizes.append(len(x)) or encode(x)
     return sizes
+
+
+def assert_as_exact_as_plain(got: torch.Tensor, plain: torch.Tensor,
+                             exact: torch.Tensor,
+                             atol: float = 1e-5) -> None:
+    """A fast path's ``got`` is within ``atol`` of the plain model's
+    ``plain``, or at most twice as far as ``plain`` (plus ``atol``) from
+    ``exact``, the plain model's fp64 result.
+
+    The released architecture's CJI GroupNorm normalises every channel over
+    the 17 joints; where a channel is nearly constant there (its variance at
+    the 1e-5 eps floor), it multiplies any fp32 rounding before it by up to
+    1 / sqrt(eps) = 316: there no two fp32 implementations agree to 1e-5
+    (the tests' small model: the plain model 4.3e-5 from its fp64 copy;
+    the demo test's 9-frame one 3.1-5.0e-5, with the fast path 3.6-6.4e-5
+    from it), and the fast one must be as exact as the plain one, up to
+    the factor 2 by which two fp32 roundings of the same ill-conditioned
+    function may differ. A wrong fast path is far outside that (a tanh
+    GELU in place of the exact one: 4e-4)."""
+    deviation = (got - plain).abs().max().item()
+    if deviation <= atol:
+        return
+    error = (got.double() - exact).abs().max().item()
+    plain_error = (plain.double() - exact).abs().max().item()
+    assert error <= 2 * plain_error + atol, (
+        f'{deviation:.2e} from the plain model and {error:.2e} from the '
+        f'fp64 result, where the plain model is {plain_error:.2e} from it')
+
+
+def fp64_output(model, x: torch.Tensor, features: bool = False):
+    """``model``'s (B, J, 3) poses (or its backbone's features) in fp64."""
+    import copy
+    model = copy.deepcopy(model).double()
+    with torch.no_grad():
+        if features:
+            return model.backbone(x.double())[0]
+        return model(x.double(), None, 'tensor')

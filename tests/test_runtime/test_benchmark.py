@@ -9,13 +9,16 @@ from mmengine.config import Config
 from mmengine.structures import InstanceData
 
 from mmcrossformer.data_tools.synthetic.h36m import generate_h36m
+from mmcrossformer.models.backbones.crossformer import Attention
 from mmcrossformer.runtime import benchmark as B
 from mmcrossformer.runtime.fast_paths import (LiftingForward,
+                                              TokenMajorAttention,
                                               onednn_available)
 from mmpose.structures import PoseDataSample
 
 from ..helpers import REPO
-from .common import small_model, spy_encode
+from .common import (assert_as_exact_as_plain, fp64_output, small_model,
+                     spy_encode)
 
 torch.set_num_threads(1)
 CPU = torch.device('cpu')
@@ -28,8 +31,14 @@ def test_inference_round_gives_consistent_rows():
                               onnx=False)
     expected = {B.PLUGIN_FP32, B.PLAIN_FP32}
     if onednn_available(CPU):  # the configs' fast_inference
-        expected.update({B.DEFAULT_FP32, B.UNCHUNKED_FP32})
+        expected.update({B.DEFAULT_FP32, B.UNCHUNKED_FP32,
+                         B.FUSED_SPATIAL_FP32})
     assert set(paths) == expected
+    # the plain rows run PyTorch's attention, the others the token-major one
+    for name, (_, _, f) in paths.items():
+        spatial = {type(b.attn) for b in f.net.backbone.spatial_blocks}
+        assert spatial == ({Attention} if name in (
+            B.PLAIN_FP32, B.FUSED_SPATIAL_FP32) else {TokenMajorAttention})
     # the default path encodes in chunks (24 samples of 27 frames on one
     # thread), the row beside it at once
     torch.set_num_threads(1)
@@ -42,8 +51,9 @@ def test_inference_round_gives_consistent_rows():
     x = torch.randn(2, *SHAPE)
     with torch.no_grad():
         ref = model(x, None, 'tensor')
+    exact = fp64_output(model, x)
     for _, _, f in paths.values():
-        torch.testing.assert_close(f(x), ref, rtol=1e-5, atol=1e-5)
+        assert_as_exact_as_plain(f(x), ref, exact)
 
     flops, peak = 1e8, 1e11
     rows = B.bench_inference(paths, CPU, SHAPE, [1, 3], 1, flops,

@@ -18,6 +18,7 @@ from mmpose.registry import MODELS
 from ..helpers import REPO
 from ..test_apis.test_inference import (CFG_9F, TINY, figure,  # noqa: F401
                                         pose2d_cfg, two_people)
+from .common import assert_as_exact_as_plain, fp64_output
 
 pytestmark = pytest.mark.skipif(
     not onednn_available(), reason='no oneDNN on this build')
@@ -33,14 +34,15 @@ def load_script(path: str):
 
 def watch(model) -> dict:
     """Record, for every backbone call: grad mode, inputs, features and the
-    dtype of the first qkv projection's output."""
+    dtype of the first temporal qkv projection's output (the spatial
+    attention computes its projection itself, in fp32)."""
     seen = dict(grad=[], inputs=[], feats=[], qkv=[])
     bb = model.backbone
     bb.register_forward_pre_hook(lambda m, a: seen['grad'].append(
         torch.is_grad_enabled()) or seen['inputs'].append(a[0].clone()))
     bb.register_forward_hook(
         lambda m, a, out: seen['feats'].append(out[0].clone()))
-    bb.spatial_blocks[0].attn.qkv.register_forward_hook(
+    bb.temporal_blocks[0].attn.qkv.register_forward_hook(
         lambda m, a, out: seen['qkv'].append(out.dtype))
     return seen
 
@@ -58,19 +60,18 @@ def assert_fast(model) -> None:
 
 @pytest.fixture(autouse=True)
 def seeded():
-    """Random weights (and the 2D model's keypoints) fixed: a random tiny
-    network fed a nearly collapsed skeleton amplifies fp32 rounding, any
-    fp32 implementation's (seen: the plain model 2.2e-4 from its fp64 copy,
-    the fast path 1.8e-5 from the plain one), so unseeded inputs would
-    make the 1e-5 comparison below flaky."""
+    """Random weights (and the 2D model's keypoints) fixed, so that every
+    run checks the same numbers (a random tiny network fed a nearly
+    collapsed skeleton amplifies fp32 rounding, any fp32 implementation's:
+    seen, the plain model 2.2e-4 from its fp64 copy)."""
     torch.manual_seed(0)
 
 
 def assert_matches_plain(model, cfg_model: dict, seen: dict) -> None:
     """The plain model (``fast_inference=False``) with the same weights
-    gives the recorded features within 1e-5. A failure also reports how
-    far the plain model is from its own fp64 copy (large there: the input
-    is ill-conditioned, not the fast path wrong) and the CPU's kernels."""
+    gives the recorded features within 1e-5, or is no closer to its own
+    fp64 result than they are (ill-conditioned inputs:
+    :func:`~tests.test_runtime.common.assert_as_exact_as_plain`)."""
     cfg_model = copy.deepcopy(cfg_model)
     cfg_model['backbone']['fast_inference'] = False
     plain = MODELS.build(cfg_model).eval()
@@ -80,13 +81,8 @@ def assert_matches_plain(model, cfg_model: dict, seen: dict) -> None:
     assert seen['feats'] and not any(seen['grad'])
     with torch.no_grad():
         for x, feats in zip(seen['inputs'], seen['feats']):
-            expected = plain.backbone(x)[0]
-            torch.testing.assert_close(
-                feats, expected, rtol=1e-5, atol=1e-5,
-                msg=lambda m: m + '\nplain fp32 vs fp64: ' + str(
-                    (expected - copy.deepcopy(plain.backbone).double()(
-                        x.double())[0]).abs().max().item()) + '; CPU: ' +
-                torch.backends.cpu.get_cpu_capability())
+            assert_as_exact_as_plain(feats, plain.backbone(x)[0],
+                                     fp64_output(plain, x, features=True))
 
 
 def test_tools_test_runs_the_fast_path_and_bf16_switch(monkeypatch, tmp_path):

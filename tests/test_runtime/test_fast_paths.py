@@ -27,7 +27,8 @@ from mmcrossformer.runtime.fast_paths import (CompiledCPUCrossFormer,
                                               use_token_major_attention_)
 
 from ..helpers import REPO
-from .common import keypoints, reference_output, small_model, spy_encode
+from .common import (assert_as_exact_as_plain, fp64_output, keypoints,
+                     reference_output, small_model, spy_encode)
 
 torch.set_num_threads(1)
 
@@ -36,10 +37,10 @@ def test_fp32_fast_path_is_exact():
     model = small_model()
     x = keypoints(4)
     expected = reference_output(model, x)
-    got = build_fast_lifter(model, 'fp32')(x)
-    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
-    plain = build_fast_lifter(model, 'fp32', onednn=False)(x)
-    torch.testing.assert_close(plain, expected, rtol=1e-6, atol=1e-6)
+    exact = fp64_output(model, x)
+    for onednn in (True, False):
+        got = build_fast_lifter(model, 'fp32', onednn=onednn)(x)
+        assert_as_exact_as_plain(got, expected, exact)
 
 
 @pytest.mark.skipif(not onednn_available(), reason='no oneDNN on this build')
@@ -259,8 +260,8 @@ def test_cpu_inference_encodes_in_chunks(threads):
         assert sizes == [24, 24, 2]
         # each sample on its own: the same as one call, and as the plain model
         torch.testing.assert_close(feats, bb.encode(x), rtol=0, atol=1e-6)
-        torch.testing.assert_close(
-            feats, plain.backbone(x)[0], rtol=1e-5, atol=1e-5)
+        assert_as_exact_as_plain(feats, plain.backbone(x)[0],
+                                 fp64_output(plain, x, features=True))
     # training and the plain model encode the batch at once
     sizes.clear()
     bb(x)
@@ -285,15 +286,14 @@ def test_fast_lifter_runs_in_chunks(compile, threads):
     x = keypoints(30)
     lifter = build_fast_lifter(model, 'fp32', compile=compile)
     bb = lifter.net.backbone
-    # compiled on the CPU, the spatial attention runs token-major
-    assert [type(b.attn) for b in bb.spatial_blocks] == \
-        [TokenMajorAttention if compile else Attention]
+    # on the CPU the spatial attention runs token-major
+    assert [type(b.attn) for b in bb.spatial_blocks] == [TokenMajorAttention]
     assert [type(b.attn) for b in bb.temporal_blocks] == [Attention]
     sizes = spy_encode(bb)
     got = lifter(x)
     assert sizes == [24, 6]
-    torch.testing.assert_close(
-        got, reference_output(model, x), rtol=1e-5, atol=1e-5)
+    assert_as_exact_as_plain(got, reference_output(model, x),
+                             fp64_output(model, x))
     whole = build_fast_lifter(model, 'fp32', compile=compile, chunk=False)
     sizes = spy_encode(whole.net.backbone)
     torch.testing.assert_close(whole(x), got, rtol=1e-5, atol=1e-5)
@@ -307,8 +307,8 @@ def test_compiled_cpu_inference(threads):
     eager model for batches that are not whole chunks, compiled once (the
     last chunk padded to the chunk's shape), following weights loaded
     after its first call (tools/test.py loads the checkpoint after building
-    the model); bf16 under the backbone's autocast; training refused by
-    name."""
+    the model); bf16 under the backbone's autocast; training runs eager,
+    with the plain model's arithmetic."""
     from torch._dynamo.utils import counters
     threads(1)
     torch._dynamo.reset()
@@ -320,12 +320,11 @@ def test_compiled_cpu_inference(threads):
     x = keypoints(30)  # chunks of 24 windows: 24 + 6
     plain = small_model()
     with torch.inference_mode():  # x and its views: made outside
+        exact = fp64_output(plain, x)
         for n in (30, 24, 7):  # the backbone called on views of x
-            torch.testing.assert_close(
-                model.head(bb(x[:n])),
-                reference_output(plain, x[:n]),
-                rtol=1e-5,
-                atol=1e-5)
+            assert_as_exact_as_plain(
+                model.head(bb(x[:n])), reference_output(plain, x[:n]),
+                exact[:n])
         assert counters['stats']['unique_graphs'] == 1
         compiled, shapes = bb._compiled_encode, []
         bb._compiled_encode = lambda m, part: shapes.append(
@@ -334,11 +333,9 @@ def test_compiled_cpu_inference(threads):
         assert shapes == [24, 24]
         other = small_model(seed=5)
         model.load_state_dict(other.state_dict())
-        torch.testing.assert_close(
-            model(x, None, 'tensor'),
-            reference_output(other, x),
-            rtol=1e-5,
-            atol=1e-5)
+        assert_as_exact_as_plain(
+            model(x, None, 'tensor'), reference_output(other, x),
+            fp64_output(other, x))
         assert model(x[:0], None, 'tensor').shape == (0, 17, 3)
     if bf16_supported('cpu'):
         bf16 = small_model(fast=True)
@@ -351,15 +348,18 @@ def test_compiled_cpu_inference(threads):
         # bf16 arithmetic (0.5 % from fp32 here, as the eager bf16 path)
         assert 1e-4 < relative_error(got, fp32) < 0.03
         assert relative_error(got, eager) < 0.03
-    with pytest.raises(RuntimeError, match='inference-only'):
-        model.train()(x, None, 'tensor')
+    trained = model.train()(x, None, 'tensor')  # with autograd: eager
+    assert trained.requires_grad
+    torch.testing.assert_close(trained, reference_output(other.train(), x),
+                               rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize('qkv_bias,shape,heads', [(False, (5, 17, 32), 8),
                                                   (True, (3, 9, 16), 2)])
 def test_token_major_attention_matches_attention(qkv_bias, shape, heads):
     """Same parameters, same result as the fused kernel; fp32 products
-    under a bf16 autocast too (as the fused kernel with fp32_products)."""
+    under a bf16 autocast too (as the fused kernel with fp32_products);
+    training (and fp64) compute as Attention."""
     g = torch.Generator().manual_seed(0)
     attn = Attention(shape[-1], heads, qkv_bias).eval()
     with torch.no_grad():
@@ -379,8 +379,13 @@ def test_token_major_attention_matches_attention(qkv_bias, shape, heads):
             got = token_major(x)
         assert got.dtype == torch.float32
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
-    with pytest.raises(RuntimeError, match='inference-only'):
-        token_major.train()(x)
+    trained = token_major.train()(x)
+    assert trained.requires_grad
+    torch.testing.assert_close(trained, attn.train()(x), rtol=0, atol=0)
+    with torch.no_grad():
+        torch.testing.assert_close(token_major.eval().double()(x.double()),
+                                   attn.eval().double()(x.double()), rtol=0,
+                                   atol=0)
     backbone = small_model().backbone
     use_token_major_attention_(backbone)
     assert all(type(b.attn) is TokenMajorAttention

@@ -404,7 +404,10 @@ class CrossFormer(BaseModule):
             inference) on the CPU, run the fp32 linear layers through oneDNN
             with the MLP's GELU fused in
             (:class:`~mmcrossformer.runtime.fast_paths.OneDNNEvalLinear`:
-            same parameters, within 1e-5 of the plain layers) and encode
+            same parameters, within 1e-5 of the plain layers), the spatial
+            attention token-major
+            (:class:`~mmcrossformer.runtime.fast_paths.TokenMajorAttention`,
+            the kernel of :mod:`mmcrossformer.ops`) and encode
             large batches in chunks of about :data:`INFERENCE_CHUNK_FRAMES`
             frames per thread (same results). Training and GPUs compute
             exactly as without it. The configs turn it on.
@@ -524,6 +527,7 @@ class CrossFormer(BaseModule):
             from ...runtime import fast_paths
             if fast_inference:
                 fast_paths.use_onednn_eval_linear_(self)
+                fast_paths.use_token_major_attention_(self)
             if inference_dtype == 'bf16':
                 fast_paths.fp32_norm_and_attention_(self)
 
