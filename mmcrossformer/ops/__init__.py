@@ -16,19 +16,38 @@ it as one call.
 Importing this module registers the operator where it was built;
 ``import mmcrossformer`` does not import it.
 """
+import warnings
+
 import torch
 from torch import Tensor
 
 try:
     from . import _ext  # noqa: F401  registers the operator
-except ImportError:  # not built, or built against another torch
-    HAS_KERNELS = False
+except ImportError as error:  # not built, or built against another torch
+    HAS_KERNELS, WHY_NOT = False, str(error)
 else:
-    HAS_KERNELS = True
+    HAS_KERNELS, WHY_NOT = True, ''
 
     @torch.library.register_fake('mmcrossformer::token_major_attention')
     def _(qkv: Tensor, heads: int) -> Tensor:
         return qkv.new_empty(qkv.shape[0] // 3, *qkv.shape[1:])
 
 
-__all__ = ['HAS_KERNELS']
+_warned = False
+
+
+def warn_not_built() -> None:
+    """Warn, once per process, that CPU inference runs without the kernels
+    and how to build them."""
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn(
+            'mmcrossformer.ops is not built (' + WHY_NOT + '): CPU '
+            "inference runs the spatial attention through PyTorch's fused "
+            'kernel (same results, slower). Build it with a C++ compiler: '
+            'pip install --no-build-isolation -e /path/to/mmcrossformer',
+            stacklevel=3)
+
+
+__all__ = ['HAS_KERNELS', 'WHY_NOT', 'warn_not_built']

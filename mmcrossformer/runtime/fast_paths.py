@@ -295,8 +295,10 @@ class TokenMajorAttention(Attention):
         """(B, N, dim) -> (B, N, dim)."""
         if self.training or torch.is_grad_enabled() or \
                 x.device.type != 'cpu' or torch.jit.is_tracing() or \
-                x.dtype not in (torch.float32, torch.bfloat16) or not (
-                    ops.HAS_KERNELS or torch.compiler.is_compiling()):
+                x.dtype not in (torch.float32, torch.bfloat16):
+            return super().forward(x)
+        if not (ops.HAS_KERNELS or torch.compiler.is_compiling()):
+            ops.warn_not_built()
             return super().forward(x)
         B, N, C = x.shape
         heads, width = self.num_heads, C // self.num_heads

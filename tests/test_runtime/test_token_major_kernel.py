@@ -1,10 +1,13 @@
 """mmcrossformer.ops: the token-major attention kernel, built by the
 README's set-up, against an fp64 attention computed by hand, in each of its
-instruction-set copies; bad input refused by name; kept by torch.compile."""
+instruction-set copies; bad input refused by name; kept by torch.compile;
+and what runs where it was not built."""
+import copy
 import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import pytest
 import torch
@@ -137,3 +140,34 @@ def test_compiled_attention_calls_the_kernel():
         got, code = run_and_get_code(torch.compile(attn), x)
     assert 'mmcrossformer.token_major_attention' in '\n'.join(code)
     torch.testing.assert_close(got, eager, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.skipif(cpp_compiler() is None,
+                    reason='no C++ compiler: torch.compile cannot run here')
+def test_without_the_kernel(monkeypatch):
+    """Where mmcrossformer.ops was not built (pip install without a C++
+    compiler): eager CPU inference computes Attention's result (PyTorch's
+    fused kernel) and says once how to build the kernel; compiled code
+    computes the element-wise token-major formulation."""
+    from mmcrossformer import ops
+    monkeypatch.setattr(ops, 'HAS_KERNELS', False)
+    monkeypatch.setattr(ops, 'WHY_NOT', "No module named '_ext'")
+    monkeypatch.setattr(ops, '_warned', False)
+    attn = small_model().backbone.spatial_blocks[0].attn
+    token_major = copy.deepcopy(attn)
+    token_major.__class__ = TokenMajorAttention
+    x = torch.randn(40, 17, 32)
+    with torch.no_grad():
+        expected = attn(x)
+        with pytest.warns(UserWarning, match='is not built .No module named '
+                          "'_ext'.*pip install --no-build-isolation"):
+            torch.testing.assert_close(token_major(x), expected, rtol=0,
+                                       atol=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter('error')  # once per process
+            token_major(x)
+        torch._dynamo.reset()
+        from torch._inductor.utils import run_and_get_code
+        got, code = run_and_get_code(torch.compile(token_major), x)
+    assert 'token_major_attention' not in '\n'.join(code)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
