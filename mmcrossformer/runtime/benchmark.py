@@ -31,12 +31,11 @@ from torch import nn
 
 from mmpose.registry import DATASETS
 from ..datasets.plain_and_mirrored import unwrap_dataset_cfg
-from ..models.backbones.crossformer import (Attention,
-                                            scaled_dot_product_attention)
+from ..models.backbones.crossformer import scaled_dot_product_attention
 from .fast_paths import (OneDNNEvalLinear, TokenMajorAttention,
                          build_fast_lifter, compile_cpu_inference_,
-                         onednn_available, use_onednn_train_linear_,
-                         use_plain_inference_)
+                         onednn_available, use_fused_attention_,
+                         use_onednn_train_linear_, use_plain_inference_)
 from .forward import LiftingForward
 from .released import ReleasedForward
 
@@ -393,60 +392,38 @@ def inference_paths(model: nn.Module,
     eager: what ``tools/test.py``, the demo and the inferencers run; on the
     CPU also the same encoding a batch at once, to show what the chunks
     do, and with PyTorch's fused kernel for the spatial attention, to show
-    what the token-major kernel does), the fast paths (fp32, bf16, compiled), onnxruntime (CPU) and the
-    released model."""
+    what the token-major kernel does), the fast paths (fp32, bf16,
+    compiled), onnxruntime (CPU) and the released model."""
     paths: Paths = {}
+
+    def as_configured(net: nn.Module) -> Callable[[torch.Tensor],
+                                                  torch.Tensor]:
+        """``net`` run as it is (its own layers, attention and chunks)."""
+        return build_fast_lifter(net, device=device, copy_model=False,
+                                 onednn=False, token_major=False,
+                                 chunk=False)
+
     paths[PLAIN_FP32] = ('fp32', False,
-                         build_fast_lifter(
-                             use_plain_inference_(copy.deepcopy(model)),
-                             device=device,
-                             copy_model=False,
-                             onednn=False,
-                             token_major=False,
-                             chunk=False))
+                         as_configured(
+                             use_plain_inference_(copy.deepcopy(model))))
     if any(isinstance(m, OneDNNEvalLinear) for m in model.modules()):
         paths[DEFAULT_FP32] = ('fp32', False,
-                               build_fast_lifter(
-                                   model,
-                                   device=device,
-                                   onednn=False,
-                                   token_major=False,
-                                   chunk=False))
+                               as_configured(copy.deepcopy(model)))
     if DEFAULT_FP32 in paths and device.type == 'cpu':  # chunks: CPU only
         whole = copy.deepcopy(model)
         whole.backbone.chunk_frames = 0
-        paths[UNCHUNKED_FP32] = ('fp32', False,
-                                 build_fast_lifter(
-                                     whole,
-                                     device=device,
-                                     copy_model=False,
-                                     onednn=False,
-                                     token_major=False,
-                                     chunk=False))
+        paths[UNCHUNKED_FP32] = ('fp32', False, as_configured(whole))
     if DEFAULT_FP32 in paths and any(
             isinstance(m, TokenMajorAttention) for m in model.modules()):
-        fused = copy.deepcopy(model)
-        for m in fused.modules():
-            if isinstance(m, TokenMajorAttention):
-                m.__class__ = Attention
         paths[FUSED_SPATIAL_FP32] = ('fp32', False,
-                                     build_fast_lifter(
-                                         fused,
-                                         device=device,
-                                         copy_model=False,
-                                         onednn=False,
-                                         token_major=False,
-                                         chunk=False))
+                                     as_configured(
+                                         use_fused_attention_(
+                                             copy.deepcopy(model))))
     if compile and DEFAULT_FP32 in paths and device.type == 'cpu':
         paths[TEST_COMPILED_FP32] = ('fp32', True,
-                                     build_fast_lifter(
+                                     as_configured(
                                          compile_cpu_inference_(
-                                             copy.deepcopy(model)),
-                                         device=device,
-                                         copy_model=False,
-                                         onednn=False,
-                                         token_major=False,
-                                         chunk=False))
+                                             copy.deepcopy(model))))
     variants = [('fp32', False)] + ([('bf16', False)] if bf16 else [])
     if compile:
         variants += [(dt, True) for dt, _ in list(variants)]

@@ -176,13 +176,12 @@ def use_plain_inference_(module: nn.Module) -> nn.Module:
     """Undo the ``fast_inference`` option of the CrossFormer backbones of
     ``module``, in place: ``nn.Linear`` layers and the MLPs' ``nn.GELU``
     back (undoing :func:`use_onednn_eval_linear_`), the spatial attention
-    an :class:`Attention` (undoing :func:`use_token_major_attention_`),
-    batches encoded at once."""
+    an :class:`Attention` (:func:`use_fused_attention_`), batches encoded
+    at once."""
+    use_fused_attention_(module)
     for m in module.modules():
         if hasattr(m, 'chunk_frames'):
             m.chunk_frames = 0
-        if type(m) is TokenMajorAttention:
-            m.__class__ = Attention
         if isinstance(getattr(m, 'fc1', None), OneDNNEvalLinear) and \
                 m.fc1.gelu:
             m.act = nn.GELU()
@@ -332,6 +331,16 @@ def use_token_major_attention_(backbone: nn.Module) -> nn.Module:
         if isinstance(block.attn, Attention):
             block.attn.__class__ = TokenMajorAttention
     return backbone
+
+
+def use_fused_attention_(module: nn.Module) -> nn.Module:
+    """Make every :class:`TokenMajorAttention` of ``module`` an
+    :class:`Attention` again (PyTorch's fused kernel), in place; undoes
+    :func:`use_token_major_attention_`."""
+    for m in module.modules():
+        if isinstance(m, TokenMajorAttention):
+            m.__class__ = Attention
+    return module
 
 
 class CompiledCPUCrossFormer(CrossFormer):
@@ -502,6 +511,7 @@ __all__ = [
     'onednn_available', 'onednn_linear', 'use_onednn_linear_',
     'use_onednn_train_linear_', 'fp32_norm_and_attention_', 'bf16_supported',
     'cast_matmul_weights_', 'TokenMajorAttention',
-    'use_token_major_attention_', 'CompiledCPUCrossFormer',
+    'use_token_major_attention_', 'use_fused_attention_',
+    'CompiledCPUCrossFormer',
     'compile_cpu_inference_', 'build_fast_lifter'
 ]

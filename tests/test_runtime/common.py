@@ -1,5 +1,7 @@
 """A small lifting model with every option of the released architecture,
 shared by the runtime tests."""
+import copy
+
 import torch
 from mmengine.config import Config
 
@@ -78,7 +80,6 @@ def assert_as_exact_as_plain(got: torch.Tensor, plain: torch.Tensor,
 
 def fp64_output(model, x: torch.Tensor, features: bool = False):
     """``model``'s (B, J, 3) poses (or its backbone's features) in fp64."""
-    import copy
     model = copy.deepcopy(model).double()
     with torch.no_grad():
         if features:
