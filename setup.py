@@ -1,5 +1,7 @@
 """mmcrossformer: CrossFormer (cross spatio-temporal transformer for 2D-to-3D
 human pose lifting) as an MMPose plugin."""
+import glob
+
 from setuptools import find_packages, setup
 
 
@@ -14,7 +16,8 @@ def cpu_kernels() -> dict:
         return {}
     ext = CppExtension(
         'mmcrossformer.ops._ext',
-        ['mmcrossformer/ops/csrc/token_major_attention.cpp'],
+        sorted(glob.glob('mmcrossformer/ops/csrc/*.cpp')),
+        depends=glob.glob('mmcrossformer/ops/csrc/*.h'),
         extra_compile_args=['-O3', '-fopenmp'],  # OpenMP: at::parallel_for
         extra_link_args=['-fopenmp'],
         optional=True)

@@ -10,10 +10,16 @@ self-attention of many short sequences in fp32 on the CPU, ``qkv``
 :class:`~mmcrossformer.runtime.fast_paths.TokenMajorAttention`). Vectors
 run along the sequences, so the spatial encoder's 17-token, 4-channel heads
 fill them (about 6x PyTorch's fused attention kernel on the 81-frame
-model's chunks at 1 thread: ``docs/benchmark.md``). ``torch.compile`` keeps
-it as one call.
+model's chunks at 1 thread: ``docs/benchmark.md``).
 
-Importing this module registers the operator where it was built;
+``torch.ops.mmcrossformer.token_instance_norm(x, weight, bias, eps)``:
+every channel of every sample of ``x`` (B, N, C), fp32 or bf16, normalised
+over its N tokens, then scaled and shifted per channel (see
+:class:`~mmcrossformer.runtime.fast_paths.JointGroupNorm`, the CJI's
+GroupNorm over the joints); vectors run along the channels.
+
+``torch.compile`` keeps each as one call. Importing this module registers
+the operators where they were built;
 ``import mmcrossformer`` does not import it.
 """
 import warnings
@@ -32,6 +38,10 @@ else:
     def _(qkv: Tensor, heads: int) -> Tensor:
         return qkv.new_empty(qkv.shape[0] // 3, *qkv.shape[1:])
 
+    @torch.library.register_fake('mmcrossformer::token_instance_norm')
+    def _(x: Tensor, weight: Tensor, bias: Tensor, eps: float) -> Tensor:
+        return x.new_empty(x.shape)
+
 
 _warned = False
 
@@ -44,8 +54,9 @@ def warn_not_built() -> None:
         _warned = True
         warnings.warn(
             'mmcrossformer.ops is not built (' + WHY_NOT + '): CPU '
-            "inference runs the spatial attention through PyTorch's fused "
-            'kernel (same results, slower). Build it with a C++ compiler: '
+            "inference runs the spatial attention and the CJI's GroupNorm "
+            "through PyTorch's kernels (same results, slower). Build it "
+            'with a C++ compiler: '
             'pip install --no-build-isolation -e /path/to/mmcrossformer',
             stacklevel=3)
 

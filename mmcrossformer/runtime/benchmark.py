@@ -34,7 +34,7 @@ from ..datasets.plain_and_mirrored import unwrap_dataset_cfg
 from ..models.backbones.crossformer import scaled_dot_product_attention
 from .fast_paths import (OneDNNEvalLinear, TokenMajorAttention,
                          build_fast_lifter, compile_cpu_inference_,
-                         onednn_available, use_fused_attention_,
+                         onednn_available, use_pytorch_spatial_kernels_,
                          use_onednn_train_linear_, use_plain_inference_)
 from .forward import LiftingForward
 from .released import ReleasedForward
@@ -46,8 +46,8 @@ PLUGIN_FP32 = 'mmcrossformer fp32'
 PLAIN_FP32 = 'mmcrossformer fp32, plain layers (fast_inference=False)'
 DEFAULT_FP32 = 'mmcrossformer fp32, default (test.py/demo/inferencer)'
 UNCHUNKED_FP32 = 'mmcrossformer fp32, default, batch at once (no chunks)'
-FUSED_SPATIAL_FP32 = ('mmcrossformer fp32, default, spatial attention by '
-                      "PyTorch's fused kernel")
+PYTORCH_SPATIAL_FP32 = ('mmcrossformer fp32, default, spatial encoder by '
+                        "PyTorch's kernels (no mmcrossformer.ops)")
 TEST_COMPILED_FP32 = 'mmcrossformer fp32, tools/test.py --compile'
 
 
@@ -391,16 +391,17 @@ def inference_paths(model: nn.Module,
     (``fast_inference=False``), its default path (the model as configured,
     eager: what ``tools/test.py``, the demo and the inferencers run; on the
     CPU also the same encoding a batch at once, to show what the chunks
-    do, and with PyTorch's fused kernel for the spatial attention, to show
-    what the token-major kernel does), the fast paths (fp32, bf16,
-    compiled), onnxruntime (CPU) and the released model."""
+    do, and with PyTorch's kernels for the spatial attention and the CJI's
+    GroupNorm, to show what the kernels of :mod:`mmcrossformer.ops` do),
+    the fast paths (fp32, bf16, compiled), onnxruntime (CPU) and the
+    released model."""
     paths: Paths = {}
 
     def as_configured(net: nn.Module) -> Callable[[torch.Tensor],
                                                   torch.Tensor]:
         """``net`` run as it is (its own layers, attention and chunks)."""
         return build_fast_lifter(net, device=device, copy_model=False,
-                                 onednn=False, token_major=False,
+                                 onednn=False, spatial_kernels=False,
                                  chunk=False)
 
     paths[PLAIN_FP32] = ('fp32', False,
@@ -415,10 +416,10 @@ def inference_paths(model: nn.Module,
         paths[UNCHUNKED_FP32] = ('fp32', False, as_configured(whole))
     if DEFAULT_FP32 in paths and any(
             isinstance(m, TokenMajorAttention) for m in model.modules()):
-        paths[FUSED_SPATIAL_FP32] = ('fp32', False,
-                                     as_configured(
-                                         use_fused_attention_(
-                                             copy.deepcopy(model))))
+        paths[PYTORCH_SPATIAL_FP32] = ('fp32', False,
+                                       as_configured(
+                                           use_pytorch_spatial_kernels_(
+                                               copy.deepcopy(model))))
     if compile and DEFAULT_FP32 in paths and device.type == 'cpu':
         paths[TEST_COMPILED_FP32] = ('fp32', True,
                                      as_configured(
@@ -988,7 +989,7 @@ def data_table(rows: Sequence[dict]) -> str:
 
 
 __all__ = [
-    'DEFAULT_FP32', 'FUSED_SPATIAL_FP32', 'UNCHUNKED_FP32',
+    'DEFAULT_FP32', 'PYTORCH_SPATIAL_FP32', 'UNCHUNKED_FP32',
     'TEST_COMPILED_FP32', 'PLAIN_FP32', 'PLUGIN_FP32', 'PROFILE_PARTS',
     'PROFILE_REST', 'RELEASED',
     'accuracy_table', 'attention_shapes', 'attention_table', 'batch_tensors',

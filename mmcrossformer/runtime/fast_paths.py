@@ -27,7 +27,8 @@ the CPU in chunks of about ``INFERENCE_CHUNK_FRAMES`` frames per thread
   GroupNorm and the CFI kernel into few loops around the oneDNN calls.
 
 On the CPU every path runs the spatial attention as a
-:class:`TokenMajorAttention`.
+:class:`TokenMajorAttention` and the CJI's GroupNorm as a
+:class:`JointGroupNorm` (kernels of :mod:`mmcrossformer.ops`).
 
 :func:`compile_cpu_inference_` compiles the CPU inference of a model in
 place instead (no freezing: weights loaded later are used), which
@@ -35,7 +36,8 @@ place instead (no freezing: weights loaded later are used), which
 
 Importing this module registers the custom operators
 ``mmcrossformer::onednn_linear`` (``torch.library.custom_op``, torch >= 2.4)
-and, where it was built, ``mmcrossformer::token_major_attention``
+and, where they were built, ``mmcrossformer::token_major_attention`` and
+``mmcrossformer::token_instance_norm``
 (:mod:`mmcrossformer.ops`); ``import mmcrossformer`` does not import it.
 """
 import contextlib
@@ -48,6 +50,7 @@ from torch import Tensor, nn
 
 from .. import ops
 from ..models.backbones.crossformer import (Attention, CrossFormer,
+                                            CrossJointInteraction,
                                             chunk_samples)
 from ..models.inputs import check_finite_keypoints
 from .forward import LiftingForward
@@ -176,9 +179,9 @@ def use_plain_inference_(module: nn.Module) -> nn.Module:
     """Undo the ``fast_inference`` option of the CrossFormer backbones of
     ``module``, in place: ``nn.Linear`` layers and the MLPs' ``nn.GELU``
     back (undoing :func:`use_onednn_eval_linear_`), the spatial attention
-    an :class:`Attention` (:func:`use_fused_attention_`), batches encoded
-    at once."""
-    use_fused_attention_(module)
+    an :class:`Attention` and the CJI's GroupNorm an ``nn.GroupNorm``
+    (:func:`use_pytorch_spatial_kernels_`), batches encoded at once."""
+    use_pytorch_spatial_kernels_(module)
     for m in module.modules():
         if hasattr(m, 'chunk_frames'):
             m.chunk_frames = 0
@@ -321,25 +324,66 @@ class TokenMajorAttention(Attention):
         return y.view(N, B, C).transpose(0, 1).to(x.dtype)
 
 
-def use_token_major_attention_(backbone: nn.Module) -> nn.Module:
-    """Make the attention of the spatial encoder of a CrossFormer
-    ``backbone`` (its ``spatial_blocks``) a :class:`TokenMajorAttention`,
-    in place (same parameters, state dict and training arithmetic); the
-    temporal encoder's (81 tokens, 68 channels per head) stays with the
+class JointGroupNorm(nn.GroupNorm):
+    """The CJI's GroupNorm (one group per channel, every channel normalised
+    over the joints of its frame; same parameters, state dict and
+    arithmetic) on channels-last (frames, channels, 1, joints) input. In CPU
+    inference (eval mode, no autograd, not traced, fp32 or bf16) it runs the
+    ``mmcrossformer::token_instance_norm`` kernel of :mod:`mmcrossformer.ops`
+    on the (frames, joints, channels) memory of that input: PyTorch's
+    GroupNorm kernel is several times slower on this layout
+    (``docs/benchmark.md``). bf16 input is normalised in fp32 and returned
+    in bf16 (the convolution after it takes bf16). Otherwise (training,
+    GPUs, ONNX export, fp64) it is ``nn.GroupNorm``.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, C, 1, N) -> (B, C, 1, N)."""
+        if self.training or torch.is_grad_enabled() or \
+                x.device.type != 'cpu' or torch.jit.is_tracing() or \
+                x.dtype not in (torch.float32, torch.bfloat16):
+            return super().forward(x)
+        if not ops.HAS_KERNELS:
+            if not torch.compiler.is_compiling():
+                ops.warn_not_built()
+            with torch.autocast(x.device.type, enabled=False):
+                return super().forward(x.float()).to(x.dtype)
+        # channels-last (B, C, 1, N) is the memory of a (B, N, C) tensor
+        y = torch.ops.mmcrossformer.token_instance_norm(
+            x.squeeze(2).transpose(1, 2), self.weight.float(),
+            self.bias.float(), self.eps)
+        return y.transpose(1, 2).unsqueeze(2)
+
+
+def use_spatial_kernels_(backbone: nn.Module) -> nn.Module:
+    """Run the spatial encoder of a CrossFormer ``backbone`` (its
+    ``spatial_blocks``) through the CPU kernels of :mod:`mmcrossformer.ops`
+    in inference, in place (same parameters, state dict and training
+    arithmetic): its attention a :class:`TokenMajorAttention`, its CJI's
+    GroupNorm over the joints a :class:`JointGroupNorm`. The temporal
+    encoder's attention (81 tokens, 68 channels per head) stays with the
     fused kernel."""
     for block in getattr(backbone, 'spatial_blocks', ()):
         if isinstance(block.attn, Attention):
             block.attn.__class__ = TokenMajorAttention
+        norm = getattr(block.interaction, 'norm', None)
+        if isinstance(block.interaction, CrossJointInteraction) and \
+                block.interaction.norm_over_joints and \
+                type(norm) in (nn.GroupNorm, FP32GroupNorm) and norm.affine:
+            norm.__class__ = JointGroupNorm
     return backbone
 
 
-def use_fused_attention_(module: nn.Module) -> nn.Module:
+def use_pytorch_spatial_kernels_(module: nn.Module) -> nn.Module:
     """Make every :class:`TokenMajorAttention` of ``module`` an
-    :class:`Attention` again (PyTorch's fused kernel), in place; undoes
-    :func:`use_token_major_attention_`."""
+    :class:`Attention` again (PyTorch's fused kernel) and every
+    :class:`JointGroupNorm` an ``nn.GroupNorm``, in place; undoes
+    :func:`use_spatial_kernels_`."""
     for m in module.modules():
         if isinstance(m, TokenMajorAttention):
             m.__class__ = Attention
+        elif isinstance(m, JointGroupNorm):
+            m.__class__ = nn.GroupNorm
     return module
 
 
@@ -374,14 +418,15 @@ class CompiledCPUCrossFormer(CrossFormer):
 def compile_cpu_inference_(model: nn.Module) -> nn.Module:
     """Make the CPU inference of every CrossFormer backbone of ``model``
     compiled, in place (same parameters and state dict; within 1e-5 of the
-    eager backbone): its spatial attention a :class:`TokenMajorAttention`,
-    the backbone a :class:`CompiledCPUCrossFormer` (training runs eager).
+    eager backbone): its spatial encoder through the CPU kernels
+    (:func:`use_spatial_kernels_`), the backbone a
+    :class:`CompiledCPUCrossFormer` (training runs eager).
     Weights are read at every call (no freezing), so checkpoints loaded
     afterwards are used.
     ``tools/test.py`` does this on the CPU (``--compile``)."""
     for m in model.modules():
         if type(m) is CrossFormer:
-            use_token_major_attention_(m)
+            use_spatial_kernels_(m)
             m.__class__ = CompiledCPUCrossFormer
             # compiled at its first call
             m._compiled_encode = torch.compile(
@@ -422,7 +467,7 @@ def build_fast_lifter(model: nn.Module,
                       device: Optional[Union[str, torch.device]] = None,
                       copy_model: bool = True,
                       onednn: Optional[bool] = None,
-                      token_major: Optional[bool] = None,
+                      spatial_kernels: Optional[bool] = None,
                       chunk: Optional[bool] = None
                       ) -> Callable[[Tensor], Tensor]:
     """A function (B, F, J, C) float32 keypoints -> (B, J, 3) float32 pose;
@@ -439,9 +484,10 @@ def build_fast_lifter(model: nn.Module,
         copy_model: Work on a copy (the bf16 path casts weights).
         onednn: Run the linear layers through :class:`OneDNNLinear`; by
             default where it is available (the CPU).
-        token_major: Run the spatial attention as a
-            :class:`TokenMajorAttention`; by default on the CPU. With
-            ``False`` the model's own attention modules run.
+        spatial_kernels: Run the spatial encoder's attention and CJI
+            GroupNorm through the CPU kernels (:func:`use_spatial_kernels_`);
+            by default on the CPU. With ``False`` the model's own modules
+            run.
         chunk: Run batches in chunks of
             :func:`~mmcrossformer.models.backbones.crossformer.chunk_samples`
             windows (every sample is computed on its own: same results,
@@ -464,10 +510,10 @@ def build_fast_lifter(model: nn.Module,
         onednn = onednn_available(device)
     if onednn:
         use_onednn_linear_(net)
-    if token_major is None:
-        token_major = device.type == 'cpu'
-    if token_major:
-        use_token_major_attention_(net.backbone)
+    if spatial_kernels is None:
+        spatial_kernels = device.type == 'cpu'
+    if spatial_kernels:
+        use_spatial_kernels_(net.backbone)
     if dtype == 'bf16':
         cast_matmul_weights_(net.backbone, torch.bfloat16)
         if device.type == 'cpu':
@@ -511,7 +557,7 @@ __all__ = [
     'onednn_available', 'onednn_linear', 'use_onednn_linear_',
     'use_onednn_train_linear_', 'fp32_norm_and_attention_', 'bf16_supported',
     'cast_matmul_weights_', 'TokenMajorAttention',
-    'use_token_major_attention_', 'use_fused_attention_',
+    'use_spatial_kernels_', 'use_pytorch_spatial_kernels_', 'JointGroupNorm',
     'CompiledCPUCrossFormer',
     'compile_cpu_inference_', 'build_fast_lifter'
 ]

@@ -1,13 +1,24 @@
 """A small lifting model with every option of the released architecture,
+the marker of the kernel tests and the exactness check of the fast paths,
 shared by the runtime tests."""
 import copy
 
+import pytest
 import torch
 from mmengine.config import Config
 
 from mmpose.registry import MODELS
 
+from mmcrossformer.entrypoints.runner import cpp_compiler
+from mmcrossformer.ops import HAS_KERNELS
+
 from ..helpers import REPO
+
+#: tests of mmcrossformer.ops's kernels: they run wherever the README's
+#: set-up could build them
+needs_kernel = pytest.mark.skipif(
+    not HAS_KERNELS and cpp_compiler() is None,
+    reason='no C++ compiler: setup.py cannot build mmcrossformer.ops')
 
 
 def small_model(seed: int = 0, fast: bool = False) -> torch.nn.Module:

@@ -7,11 +7,13 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.structures import InstanceData
+from torch import nn
 
 from mmcrossformer.data_tools.synthetic.h36m import generate_h36m
 from mmcrossformer.models.backbones.crossformer import Attention
 from mmcrossformer.runtime import benchmark as B
-from mmcrossformer.runtime.fast_paths import (LiftingForward,
+from mmcrossformer.runtime.fast_paths import (JointGroupNorm,
+                                              LiftingForward,
                                               TokenMajorAttention,
                                               onednn_available)
 from mmpose.structures import PoseDataSample
@@ -32,13 +34,16 @@ def test_inference_round_gives_consistent_rows():
     expected = {B.PLUGIN_FP32, B.PLAIN_FP32}
     if onednn_available(CPU):  # the configs' fast_inference
         expected.update({B.DEFAULT_FP32, B.UNCHUNKED_FP32,
-                         B.FUSED_SPATIAL_FP32})
+                         B.PYTORCH_SPATIAL_FP32})
     assert set(paths) == expected
-    # the plain rows run PyTorch's attention, the others the token-major one
+    # the plain rows run PyTorch's attention and GroupNorm in the spatial
+    # encoder, the others the kernels of mmcrossformer.ops
     for name, (_, _, f) in paths.items():
-        spatial = {type(b.attn) for b in f.net.backbone.spatial_blocks}
-        assert spatial == ({Attention} if name in (
-            B.PLAIN_FP32, B.FUSED_SPATIAL_FP32) else {TokenMajorAttention})
+        spatial = {(type(b.attn), type(b.interaction.norm))
+                   for b in f.net.backbone.spatial_blocks}
+        assert spatial == ({(Attention, nn.GroupNorm)} if name in (
+            B.PLAIN_FP32, B.PYTORCH_SPATIAL_FP32) else {
+                (TokenMajorAttention, JointGroupNorm)})
     # the default path encodes in chunks (24 samples of 27 frames on one
     # thread), the row beside it at once
     torch.set_num_threads(1)
@@ -47,11 +52,12 @@ def test_inference_round_gives_consistent_rows():
         chunks[name] = spy_encode(paths[name][2].net.backbone)
         paths[name][2](torch.randn(50, *SHAPE))
     assert chunks == {B.DEFAULT_FP32: [24, 24, 2], B.UNCHUNKED_FP32: [50]}
-    # every path computes the model's function
+    # every path computes the plain model's function
     x = torch.randn(2, *SHAPE)
+    plain = small_model()
     with torch.no_grad():
-        ref = model(x, None, 'tensor')
-    exact = fp64_output(model, x)
+        ref = plain(x, None, 'tensor')
+    exact = fp64_output(plain, x)
     for _, _, f in paths.values():
         assert_as_exact_as_plain(f(x), ref, exact)
 

@@ -9,13 +9,15 @@ import textwrap
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from mmcrossformer.entrypoints.runner import cpp_compiler
 from mmcrossformer.models.backbones.crossformer import (
     INFERENCE_CHUNK_FRAMES, Attention)
 from mmcrossformer.runtime.onnx_export import export_onnx
 from mmcrossformer.runtime.fast_paths import (CompiledCPUCrossFormer,
-                                              LiftingForward, OneDNNLinear,
+                                              JointGroupNorm, LiftingForward,
+                                              OneDNNLinear,
                                               TokenMajorAttention,
                                               bf16_supported,
                                               build_fast_lifter,
@@ -24,7 +26,7 @@ from mmcrossformer.runtime.fast_paths import (CompiledCPUCrossFormer,
                                               onednn_available,
                                               use_onednn_train_linear_,
                                               use_plain_inference_,
-                                              use_token_major_attention_)
+                                              use_spatial_kernels_)
 
 from ..helpers import REPO
 from .common import (assert_as_exact_as_plain, fp64_output, keypoints,
@@ -286,8 +288,10 @@ def test_fast_lifter_runs_in_chunks(compile, threads):
     x = keypoints(30)
     lifter = build_fast_lifter(model, 'fp32', compile=compile)
     bb = lifter.net.backbone
-    # on the CPU the spatial attention runs token-major
-    assert [type(b.attn) for b in bb.spatial_blocks] == [TokenMajorAttention]
+    # on the CPU the spatial attention and CJI GroupNorm run the kernels
+    assert [(type(b.attn), type(b.interaction.norm))
+            for b in bb.spatial_blocks] == [(TokenMajorAttention,
+                                             JointGroupNorm)]
     assert [type(b.attn) for b in bb.temporal_blocks] == [Attention]
     sizes = spy_encode(bb)
     got = lifter(x)
@@ -316,7 +320,9 @@ def test_compiled_cpu_inference(threads):
     model = compile_cpu_inference_(small_model(fast=True))
     bb = model.backbone
     assert type(bb) is CompiledCPUCrossFormer
-    assert [type(b.attn) for b in bb.spatial_blocks] == [TokenMajorAttention]
+    assert [(type(b.attn), type(b.interaction.norm))
+            for b in bb.spatial_blocks] == [(TokenMajorAttention,
+                                             JointGroupNorm)]
     x = keypoints(30)  # chunks of 24 windows: 24 + 6
     plain = small_model()
     with torch.inference_mode():  # x and its views: made outside
@@ -387,10 +393,13 @@ def test_token_major_attention_matches_attention(qkv_bias, shape, heads):
                                    attn.eval().double()(x.double()), rtol=0,
                                    atol=0)
     backbone = small_model().backbone
-    use_token_major_attention_(backbone)
-    assert all(type(b.attn) is TokenMajorAttention
+    use_spatial_kernels_(backbone)
+    assert all(type(b.attn) is TokenMajorAttention and
+               type(b.interaction.norm) is JointGroupNorm
                for b in backbone.spatial_blocks)
-    assert all(type(b.attn) is Attention for b in backbone.temporal_blocks)
+    assert all(type(b.attn) is Attention and
+               type(b.interaction.norm) is nn.GroupNorm
+               for b in backbone.temporal_blocks)
 
 
 def test_empty_batch_gives_empty_poses():

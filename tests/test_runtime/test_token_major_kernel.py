@@ -17,11 +17,7 @@ from mmcrossformer.entrypoints.runner import cpp_compiler
 from mmcrossformer.ops import HAS_KERNELS
 from mmcrossformer.runtime.fast_paths import TokenMajorAttention
 
-from .common import small_model
-
-needs_kernel = pytest.mark.skipif(
-    not HAS_KERNELS and cpp_compiler() is None,
-    reason='no C++ compiler: setup.py cannot build mmcrossformer.ops')
+from .common import needs_kernel, small_model
 
 
 def attention_fp64(qkv: torch.Tensor, heads: int) -> torch.Tensor:

@@ -405,9 +405,10 @@ class CrossFormer(BaseModule):
             with the MLP's GELU fused in
             (:class:`~mmcrossformer.runtime.fast_paths.OneDNNEvalLinear`:
             same parameters, within 1e-5 of the plain layers), the spatial
-            attention token-major
-            (:class:`~mmcrossformer.runtime.fast_paths.TokenMajorAttention`,
-            the kernel of :mod:`mmcrossformer.ops`) and encode
+            attention token-major and the CJI's GroupNorm through the
+            kernels of :mod:`mmcrossformer.ops`
+            (:func:`~mmcrossformer.runtime.fast_paths.use_spatial_kernels_`)
+            and encode
             large batches in chunks of about :data:`INFERENCE_CHUNK_FRAMES`
             frames per thread (same results). Training and GPUs compute
             exactly as without it. The configs turn it on.
@@ -527,7 +528,7 @@ class CrossFormer(BaseModule):
             from ...runtime import fast_paths
             if fast_inference:
                 fast_paths.use_onednn_eval_linear_(self)
-                fast_paths.use_token_major_attention_(self)
+                fast_paths.use_spatial_kernels_(self)
             if inference_dtype == 'bf16':
                 fast_paths.fp32_norm_and_attention_(self)
 

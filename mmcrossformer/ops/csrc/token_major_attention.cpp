@@ -18,36 +18,19 @@
 // small for its vector loops (docs/benchmark.md).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <Python.h>
 #include <torch/library.h>
 
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
-#include <string>
 #include <utility>
 #include <vector>
 
+#include "vectors.h"
+
 namespace {
 
-// A vector of W floats or ints (GCC/Clang vector extension), loaded and
-// stored unaligned, aliasing plain floats.
-template <int W>
-struct Vectors {
-  typedef float f __attribute__((vector_size(W * 4), aligned(4), may_alias));
-  typedef int32_t i
-      __attribute__((vector_size(W * 4), aligned(4), may_alias));
-};
-template <int W>
-using vf = typename Vectors<W>::f;
-template <int W>
-using vi = typename Vectors<W>::i;
-
-template <int W>
-__attribute__((always_inline)) inline vf<W> splat(float x) {
-  return vf<W>{} + x;
-}
+using namespace mmcrossformer;
 
 // exp(x) for x <= 0, per lane: 2^n * p(r) with x = n ln2 + r, |r| <= ln2 / 2,
 // p Cephes' degree-7 polynomial for expf (relative error below 2e-7).
@@ -73,16 +56,17 @@ __attribute__((always_inline)) inline vf<W> exp_nonpositive(vf<W> x) {
 
 // Attention of W sequences: rows of qkv and out are `stride` floats apart,
 // the block's first sequence at offset 0 of each. `scores` holds N vectors.
-template <int W>
+// WIDTH > 0 fixes the head width at compile time (the loops over a head's
+// channels then unroll and its queries stay in registers); 0 takes `width`.
+template <int W, int WIDTH>
 __attribute__((always_inline)) inline void attend_block(
     const float* __restrict qkv, float* __restrict out, int64_t stride,
-    int64_t N, int64_t heads, int64_t width, vf<W>* __restrict scores) {
+    int64_t N, int64_t heads, int64_t any_width, vf<W>* __restrict scores) {
+  const int64_t width = WIDTH > 0 ? WIDTH : any_width;
   const int64_t C = heads * width;
   const float scale = 1.f / std::sqrt(static_cast<float>(width));
   auto row = [&](int64_t channel, int64_t token) {
-    vf<W> v;
-    std::memcpy(&v, qkv + (channel * N + token) * stride, sizeof(v));
-    return v;
+    return load<W>(qkv + (channel * N + token) * stride);
   };
   for (int64_t h = 0; h < heads; ++h) {
     const int64_t q0 = h * width, k0 = C + h * width, v0 = 2 * C + h * width;
@@ -104,8 +88,7 @@ __attribute__((always_inline)) inline void attend_block(
       for (int64_t d = 0; d < width; ++d) {
         vf<W> o = {};
         for (int64_t j = 0; j < N; ++j) o += scores[j] * row(v0 + d, j);
-        o *= inv;
-        std::memcpy(out + ((q0 + d) * N + i) * stride, &o, sizeof(o));
+        store<W>(out + ((q0 + d) * N + i) * stride, o * inv);
       }
     }
   }
@@ -117,9 +100,14 @@ __attribute__((always_inline)) inline void attend_blocks(
     const float* qkv, float* out, int64_t stride, int64_t N, int64_t heads,
     int64_t width, int64_t begin, int64_t end) {
   std::vector<float> scores(N * W);
-  for (int64_t b = begin; b < end; ++b)
-    attend_block<W>(qkv + b * W, out + b * W, stride, N, heads, width,
-                    reinterpret_cast<vf<W>*>(scores.data()));
+  auto* s = reinterpret_cast<vf<W>*>(scores.data());
+  for (int64_t b = begin; b < end; ++b) {
+    if (width == 4)  // the spatial encoder's heads (32 channels, 8 heads)
+      attend_block<W, 4>(qkv + b * W, out + b * W, stride, N, heads, 4, s);
+    else
+      attend_block<W, 0>(qkv + b * W, out + b * W, stride, N, heads, width,
+                         s);
+  }
 }
 
 using BlocksFn = void (*)(const float*, float*, int64_t, int64_t, int64_t,
@@ -145,19 +133,18 @@ void attend_blocks_baseline(const float* qkv, float* out, int64_t stride,
   attend_blocks<4>(qkv, out, stride, N, heads, width, begin, end);
 }
 
-// The widest copy the CPU runs, at most the one PyTorch's ATEN_CPU_CAPABILITY
-// allows ("avx512", "avx2" or "default"), as PyTorch's own kernels.
+// The widest copy the CPU runs (vectors.h).
 std::pair<BlocksFn, int64_t> widest_kernel() {
+  switch (widest_vector()) {
 #if defined(__x86_64__) && defined(__GNUC__)
-  const char* env = std::getenv("ATEN_CPU_CAPABILITY");
-  const std::string cap = env ? env : "avx512";
-  if (cap == "avx512" && __builtin_cpu_supports("avx512f"))
-    return {attend_blocks_avx512, 16};
-  if (cap != "default" && __builtin_cpu_supports("avx2") &&
-      __builtin_cpu_supports("fma"))
-    return {attend_blocks_avx2, 8};
+    case 16:
+      return {attend_blocks_avx512, 16};
+    case 8:
+      return {attend_blocks_avx2, 8};
 #endif
-  return {attend_blocks_baseline, 4};
+    default:
+      return {attend_blocks_baseline, 4};
+  }
 }
 
 at::Tensor token_major_attention(const at::Tensor& qkv, int64_t heads) {
@@ -204,11 +191,4 @@ TORCH_LIBRARY_FRAGMENT(mmcrossformer, m) {
 
 TORCH_LIBRARY_IMPL(mmcrossformer, CPU, m) {
   m.impl("token_major_attention", &token_major_attention);
-}
-
-// Importing mmcrossformer.ops._ext registers the operator above.
-extern "C" PyObject* PyInit__ext(void) {
-  static PyModuleDef module = {PyModuleDef_HEAD_INIT, "_ext", nullptr, -1,
-                               nullptr};
-  return PyModule_Create(&module);
 }
