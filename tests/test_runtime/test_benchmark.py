@@ -230,8 +230,9 @@ def test_spread_and_rate_by_hand():
 
 def test_interleaved_alternates_within_rounds(monkeypatch):
     """Each round runs every function once in turn (after one warm-up and
-    one calibration call each); the figures are the spread of the rounds'
-    times, read here from a fake clock."""
+    one calibration call each; with warm_turns after an untimed call in
+    each turn); the figures are the spread of the rounds' times, read here
+    from a fake clock."""
     calls = []
     clock = iter(range(1000))
     # every perf_counter call advances one second; a round of 'a' sees its
@@ -243,6 +244,11 @@ def test_interleaved_alternates_within_rounds(monkeypatch):
     assert calls == ['a', 'a', 'b', 'b'] + ['a', 'b'] * 3
     assert t == {'a': dict(median=1., min=1., max=1.),
                  'b': dict(median=2., min=2., max=2.)}
+    # warm turns: every turn begins with an untimed call
+    calls.clear()
+    assert B.interleaved(fns, CPU, rounds=3, target_s=0.,
+                         warm_turns=True) == t
+    assert calls == ['a', 'a', 'b', 'b'] + ['a', 'a', 'b', 'b'] * 3
 
 
 def test_profile_parts_and_rest():
