@@ -99,15 +99,16 @@ def test_kernel_on_nearly_constant_channels():
     below their mean (where the released model's GroupNorm amplifies
     rounding by up to 316, docs/benchmark.md): the kernel sums the tokens'
     differences to the first token (exact there), so its mean carries no
-    rounding of the mean's size; 10x closer to fp64 than PyTorch's
-    GroupNorm."""
+    rounding of the mean's size: 4e-7 from fp64 here, where PyTorch's
+    GroupNorm (torch 2.14) is 0.8 from it."""
     g = torch.Generator().manual_seed(1)
     x = 5 + 3e-3 * torch.randn(64, 17, 32, generator=g)
     weight, bias = torch.ones(32), torch.zeros(32)
     exact = norm_fp64(x, weight, bias)
     got = torch.ops.mmcrossformer.token_instance_norm(x, weight, bias, EPS)
     pytorch = error(pytorch_group_norm(x, weight, bias), exact)
-    assert error(got, exact) <= pytorch / 10, (error(got, exact), pytorch)
+    assert error(got, exact) <= min(pytorch, 2e-6), (error(got, exact),
+                                                     pytorch)
 
 
 @needs_kernel
