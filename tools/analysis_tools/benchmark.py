@@ -62,21 +62,30 @@ import logging
 import os
 import platform
 import tempfile
+import warnings
 from typing import Iterator, List
 
-import torch
-from mmengine.config import Config
-from mmengine.logging import MMLogger
-from mmengine.runner import load_checkpoint
+# known harmless warnings, silenced so that the tables stand out: mmengine
+# imports pkg_resources; the released code's timm 0.4 scripts its
+# activations with torch.jit.script
+warnings.filterwarnings('ignore', 'pkg_resources is deprecated', UserWarning)
+warnings.filterwarnings('ignore', '`torch.jit.script` is deprecated',
+                        FutureWarning)
 
-import mmcrossformer  # noqa: F401  (registers the plugin)
-from mmcrossformer.runtime import benchmark as B
-from mmcrossformer.runtime.complexity import model_complexity
-from mmcrossformer.runtime.fast_paths import (bf16_supported,
-                                              build_fast_lifter)
-from mmcrossformer.runtime.released import build_released, share_weights
-from mmpose.registry import MODELS
-from mmpose.utils import register_all_modules
+import torch  # noqa: E402
+from mmengine.config import Config  # noqa: E402
+from mmengine.logging import MMLogger  # noqa: E402
+from mmengine.runner import load_checkpoint  # noqa: E402
+
+import mmcrossformer  # noqa: F401,E402  (registers the plugin)
+from mmcrossformer.runtime import benchmark as B  # noqa: E402
+from mmcrossformer.runtime.complexity import model_complexity  # noqa: E402
+from mmcrossformer.runtime.fast_paths import (  # noqa: E402
+    bf16_supported, build_fast_lifter)
+from mmcrossformer.runtime.released import (  # noqa: E402
+    build_released, share_weights)
+from mmpose.registry import MODELS  # noqa: E402
+from mmpose.utils import register_all_modules  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
