@@ -2,6 +2,9 @@
 the marker of the kernel tests and the exactness check of the fast paths,
 shared by the runtime tests."""
 import copy
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -19,6 +22,20 @@ from ..helpers import REPO
 needs_kernel = pytest.mark.skipif(
     not HAS_KERNELS and cpp_compiler() is None,
     reason='no C++ compiler: setup.py cannot build mmcrossformer.ops')
+
+
+def saved_by_copy(script: str, capability: str, tmp_path) -> dict:
+    """Run ``script`` (it saves its results to ``{path}``) in a fresh
+    process whose kernels are capped at ``capability`` (PyTorch's
+    ATEN_CPU_CAPABILITY: ``'avx512'``, ``'avx2'`` or ``'default'``; the
+    kernels of mmcrossformer.ops obey it too) and return what it saved."""
+    path = tmp_path / 'out.pt'
+    proc = subprocess.run(
+        [sys.executable, '-c', script.format(path=str(path))],
+        env=dict(os.environ, ATEN_CPU_CAPABILITY=capability),
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return torch.load(path)
 
 
 def small_model(seed: int = 0, fast: bool = False) -> torch.nn.Module:

@@ -4,9 +4,6 @@ instruction-set copies; bad input refused by name; JointGroupNorm in and
 out of CPU inference; kept by torch.compile; and what runs where it was not
 built."""
 import copy
-import os
-import subprocess
-import sys
 import textwrap
 import warnings
 
@@ -18,7 +15,7 @@ from mmcrossformer.entrypoints.runner import cpp_compiler
 from mmcrossformer.runtime.fast_paths import (JointGroupNorm,
                                               use_plain_inference_)
 
-from .common import needs_kernel, small_model
+from .common import needs_kernel, saved_by_copy, small_model
 
 EPS = 1e-5
 
@@ -158,13 +155,7 @@ CAPABILITY = textwrap.dedent('''
 def test_every_instruction_set_copy(capability, tmp_path):
     """The AVX-512, AVX2 and baseline copies (ATEN_CPU_CAPABILITY caps the
     choice, as for PyTorch's kernels) normalise alike, fp32 and bf16."""
-    path = tmp_path / 'out.pt'
-    env = dict(os.environ, ATEN_CPU_CAPABILITY=capability)
-    proc = subprocess.run(
-        [sys.executable, '-c', CAPABILITY.format(path=str(path))],
-        env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    saved = torch.load(path)
+    saved = saved_by_copy(CAPABILITY, capability, tmp_path)
     exact = norm_fp64(saved['x'], saved['w'], saved['b'])
     fp32 = saved['out'][str(torch.float32)]
     assert error(fp32, exact) <= 4 * torch.finfo(

@@ -3,9 +3,6 @@ README's set-up, against an fp64 attention computed by hand, in each of its
 instruction-set copies; bad input refused by name; kept by torch.compile;
 and what runs where it was not built."""
 import copy
-import os
-import subprocess
-import sys
 import textwrap
 import warnings
 
@@ -17,7 +14,7 @@ from mmcrossformer.entrypoints.runner import cpp_compiler
 from mmcrossformer.ops import HAS_KERNELS
 from mmcrossformer.runtime.fast_paths import TokenMajorAttention
 
-from .common import needs_kernel, small_model
+from .common import needs_kernel, saved_by_copy, small_model
 
 
 def attention_fp64(qkv: torch.Tensor, heads: int) -> torch.Tensor:
@@ -102,13 +99,7 @@ CAPABILITY = textwrap.dedent('''
 def test_every_instruction_set_copy(capability, tmp_path):
     """The AVX-512, AVX2 and baseline copies (ATEN_CPU_CAPABILITY caps the
     choice, as for PyTorch's kernels) give the same attention."""
-    path = tmp_path / 'out.pt'
-    env = dict(os.environ, ATEN_CPU_CAPABILITY=capability)
-    proc = subprocess.run(
-        [sys.executable, '-c', CAPABILITY.format(path=str(path))],
-        env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    saved = torch.load(path)
+    saved = saved_by_copy(CAPABILITY, capability, tmp_path)
     assert_fp32_exact(saved['out'], attention_fp64(saved['qkv'], 8))
 
 
