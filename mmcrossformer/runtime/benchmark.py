@@ -76,7 +76,8 @@ def interleaved(fns: Dict[str, Callable[[], object]],
     all of them alike. With ``warm_turns`` every turn begins with one
     untimed call, so that each function is timed as it runs when called
     repeatedly, not as the first call after another function evicted its
-    data from the caches (up to 15 % slower for the bf16 lifter)."""
+    data from the caches (16 % slower for the bf16 lifter in a one-off
+    check)."""
     reps = {}
     for name, fn in fns.items():  # warm-up and calibration
         fn()
