@@ -18,6 +18,12 @@ over its N tokens, then scaled and shifted per channel (see
 :class:`~mmcrossformer.runtime.fast_paths.JointGroupNorm`, the CJI's
 GroupNorm over the joints); vectors run along the channels.
 
+``torch.ops.mmcrossformer.row_layer_norm(x, weight, bias, eps)``: LayerNorm
+of float32 ``x`` (..., C) over its last dimension, for the spatial
+encoder's narrow (32-channel) tokens, where PyTorch's kernel spends most of
+its time per row (see :class:`~mmcrossformer.runtime.fast_paths.
+RowLayerNorm`; eager only: ``torch.compile`` fuses LayerNorm itself).
+
 ``torch.compile`` keeps each as one call. Importing this module registers
 the operators where they were built;
 ``import mmcrossformer`` does not import it.
@@ -42,6 +48,22 @@ else:
     def _(x: Tensor, weight: Tensor, bias: Tensor, eps: float) -> Tensor:
         return x.new_empty(x.shape)
 
+    @torch.library.register_fake('mmcrossformer::row_layer_norm')
+    def _(x: Tensor, weight: Tensor, bias: Tensor, eps: float) -> Tensor:
+        return x.new_empty(x.shape)
+
+
+def init_thread() -> None:
+    """Make this thread's first parallel call in the kernels now (on tiny
+    inputs). That call sets the thread's torch thread count from the
+    process-wide one (ATen's ``lazy_init_num_threads``, compiled into each
+    extension); a thread that sets its own count afterwards keeps it."""
+    if HAS_KERNELS:
+        torch.ops.mmcrossformer.token_major_attention(
+            torch.zeros(12, 2, 64), 1)
+        torch.ops.mmcrossformer.token_instance_norm(
+            torch.zeros(64, 2, 16), torch.ones(16), torch.zeros(16), 1e-5)
+
 
 _warned = False
 
@@ -61,4 +83,4 @@ def warn_not_built() -> None:
             stacklevel=3)
 
 
-__all__ = ['HAS_KERNELS', 'WHY_NOT', 'warn_not_built']
+__all__ = ['HAS_KERNELS', 'WHY_NOT', 'init_thread', 'warn_not_built']

@@ -19,6 +19,7 @@ import os
 import re
 import statistics
 import tempfile
+import threading
 import time
 import warnings
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -36,6 +37,7 @@ from .fast_paths import (OneDNNEvalLinear, TokenMajorAttention,
                          build_fast_lifter, compile_cpu_inference_,
                          onednn_available, use_pytorch_spatial_kernels_,
                          use_onednn_train_linear_, use_plain_inference_)
+from .cpu_workers import no_workers
 from .forward import LiftingForward
 from .released import ReleasedForward
 
@@ -49,6 +51,7 @@ UNCHUNKED_FP32 = 'mmcrossformer fp32, default, batch at once (no chunks)'
 PYTORCH_SPATIAL_FP32 = ('mmcrossformer fp32, default, spatial encoder by '
                         "PyTorch's kernels (no mmcrossformer.ops)")
 TEST_COMPILED_FP32 = 'mmcrossformer fp32, tools/test.py --compile'
+NO_WORKERS = ', all threads on each operator (no workers)'
 
 
 # ---------------------------------------------------------------- timing
@@ -387,6 +390,20 @@ def onnx_path(model: nn.Module,
     return run
 
 
+def without_workers(fn: Callable[[torch.Tensor], torch.Tensor]
+                    ) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``fn`` (a :func:`build_fast_lifter` function) with every operator
+    on all torch threads, one chunk after the other
+    (:func:`~mmcrossformer.runtime.cpu_workers.no_workers`)."""
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        with no_workers():
+            return fn(x)
+
+    run.net = fn.net  # type: ignore[attr-defined]
+    return run
+
+
 def inference_paths(model: nn.Module,
                     device: torch.device,
                     shape: Tuple[int, int, int],
@@ -440,6 +457,12 @@ def inference_paths(model: nn.Module,
         paths[name] = (dt, comp,
                        build_fast_lifter(
                            model, dtype=dt, compile=comp, device=device))
+    if device.type == 'cpu' and torch.get_num_threads() > 1:
+        # what the single-threaded workers of the eager paths do
+        for name in (DEFAULT_FP32, 'mmcrossformer bf16'):
+            if name in paths:
+                paths[name + NO_WORKERS] = (paths[name][0], False,
+                                            without_workers(paths[name][2]))
     if released is not None:
         paths[RELEASED] = ('fp32', False, released_path(released, device))
     if device.type == 'cpu' and onnx:
@@ -531,17 +554,24 @@ def profile_modules(net: nn.Module, fn: Callable[[], object],
     """Where one call of ``fn`` (running the eager ``net``) spends its
     time: wall time of the modules of each :data:`PROFILE_PARTS` part
     (forward hooks; synchronous on the CPU), the rest of the call as
-    :data:`PROFILE_REST`, medians over ``rounds`` calls after a warm-up.
+    :data:`PROFILE_REST`, medians over ``rounds`` calls after a warm-up;
+    where the modules run on several worker threads at once
+    (:mod:`~mmcrossformer.runtime.cpu_workers`), a part's time summed
+    over the threads, divided by their number.
     Rows (part, ms, share of the call), in :data:`PROFILE_PARTS` order."""
     spent: Dict[str, float] = {}
-    started: Dict[str, float] = {}
+    started: Dict[Tuple[int, str], float] = {}
+    threads: set = set()
+    lock = threading.Lock()
 
     def pre(name: str, part: str) -> None:
-        started[name] = time.perf_counter()
+        threads.add(threading.get_ident())
+        started[threading.get_ident(), name] = time.perf_counter()
 
     def post(name: str, part: str) -> None:
-        spent[part] = spent.get(part, 0.) + time.perf_counter() - \
-            started.pop(name)
+        t = time.perf_counter() - started.pop((threading.get_ident(), name))
+        with lock:
+            spent[part] = spent.get(part, 0.) + t
 
     handles = hook_parts(net, pre, post)
     per_round: Dict[str, List[float]] = {}
@@ -549,9 +579,13 @@ def profile_modules(net: nn.Module, fn: Callable[[], object],
         fn()
         for _ in range(rounds):
             spent.clear()
+            threads.clear()
             t = time.perf_counter()
             fn()
             total = time.perf_counter() - t
+            # modules run on several workers at once: their time per thread
+            for part in spent:
+                spent[part] /= len(threads)
             for part in dict.fromkeys(p for _, p in PROFILE_PARTS):
                 per_round.setdefault(part, []).append(spent.get(part, 0.))
             per_round.setdefault(PROFILE_REST, []).append(

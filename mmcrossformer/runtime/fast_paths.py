@@ -53,6 +53,7 @@ from ..models.backbones.crossformer import (Attention, CrossFormer,
                                             CrossJointInteraction,
                                             chunk_samples)
 from ..models.inputs import check_finite_keypoints
+from .cpu_workers import in_chunks, map_windows
 from .forward import LiftingForward
 
 DTYPES = {'fp32': torch.float32, 'bf16': torch.bfloat16}
@@ -355,14 +356,43 @@ class JointGroupNorm(nn.GroupNorm):
         return y.transpose(1, 2).unsqueeze(2)
 
 
+class RowLayerNorm(nn.LayerNorm):
+    """``nn.LayerNorm`` (same parameters, state dict and arithmetic) over
+    the narrow tokens of the spatial encoder (32 channels). In eager CPU
+    inference (eval mode, no autograd, not traced or compiled, fp32) it
+    runs the ``mmcrossformer::row_layer_norm`` kernel of
+    :mod:`mmcrossformer.ops`: PyTorch's LayerNorm kernel spends most of
+    its time per row on rows this short (``docs/benchmark.md``). Otherwise
+    (training, GPUs, ONNX export, ``torch.compile``, which fuses it, other
+    dtypes) it is ``nn.LayerNorm``."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.training or torch.is_grad_enabled() or not ops.HAS_KERNELS \
+                or x.device.type != 'cpu' or x.dtype != torch.float32 or \
+                torch.jit.is_tracing() or torch.compiler.is_compiling():
+            return super().forward(x)
+        return torch.ops.mmcrossformer.row_layer_norm(x, self.weight,
+                                                      self.bias, self.eps)
+
+
 def use_spatial_kernels_(backbone: nn.Module) -> nn.Module:
     """Run the spatial encoder of a CrossFormer ``backbone`` (its
-    ``spatial_blocks``) through the CPU kernels of :mod:`mmcrossformer.ops`
-    in inference, in place (same parameters, state dict and training
-    arithmetic): its attention a :class:`TokenMajorAttention`, its CJI's
-    GroupNorm over the joints a :class:`JointGroupNorm`. The temporal
-    encoder's attention (81 tokens, 68 channels per head) stays with the
-    fused kernel."""
+    ``spatial_blocks`` and ``spatial_norm``) through the CPU kernels of
+    :mod:`mmcrossformer.ops` in inference, in place (same parameters, state
+    dict and training arithmetic): its attention a
+    :class:`TokenMajorAttention`, its CJI's GroupNorm over the joints a
+    :class:`JointGroupNorm`, its LayerNorms (with weight and bias)
+    :class:`RowLayerNorm`. The temporal encoder's attention (81 tokens, 68
+    channels per head) stays with the fused kernel."""
+    norms = [getattr(backbone, 'spatial_norm', None)] + [
+        getattr(block, name, None)
+        for block in getattr(backbone, 'spatial_blocks', ())
+        for name in ('norm1', 'norm2', 'norm3')
+    ]
+    for norm in norms:
+        if type(norm) is nn.LayerNorm and norm.weight is not None and \
+                norm.bias is not None and len(norm.normalized_shape) == 1:
+            norm.__class__ = RowLayerNorm
     for block in getattr(backbone, 'spatial_blocks', ()):
         if isinstance(block.attn, Attention):
             block.attn.__class__ = TokenMajorAttention
@@ -376,14 +406,17 @@ def use_spatial_kernels_(backbone: nn.Module) -> nn.Module:
 
 def use_pytorch_spatial_kernels_(module: nn.Module) -> nn.Module:
     """Make every :class:`TokenMajorAttention` of ``module`` an
-    :class:`Attention` again (PyTorch's fused kernel) and every
-    :class:`JointGroupNorm` an ``nn.GroupNorm``, in place; undoes
+    :class:`Attention` again (PyTorch's fused kernel), every
+    :class:`JointGroupNorm` an ``nn.GroupNorm`` and every
+    :class:`RowLayerNorm` an ``nn.LayerNorm``, in place; undoes
     :func:`use_spatial_kernels_`."""
     for m in module.modules():
         if isinstance(m, TokenMajorAttention):
             m.__class__ = Attention
         elif isinstance(m, JointGroupNorm):
             m.__class__ = nn.GroupNorm
+        elif isinstance(m, RowLayerNorm):
+            m.__class__ = nn.LayerNorm
     return module
 
 
@@ -492,9 +525,12 @@ def build_fast_lifter(model: nn.Module,
             :func:`~mmcrossformer.models.backbones.crossformer.chunk_samples`
             windows (every sample is computed on its own: same results,
             and faster on the CPU, where it is the default; compiled code
-            is compiled for the chunk's shape). With ``False`` the lifter
-            passes batches whole; eager, a backbone built with
-            ``fast_inference`` still encodes them in its own chunks.
+            is compiled for the chunk's shape); eager, with several torch
+            threads, on single-threaded workers, one per thread
+            (:func:`~mmcrossformer.runtime.cpu_workers.map_windows`).
+            With ``False`` the lifter passes batches whole; eager, a
+            backbone built with ``fast_inference`` still encodes them in
+            its own chunks.
     """
     if dtype not in DTYPES:
         raise ValueError(f'dtype must be one of {tuple(DTYPES)}, got '
@@ -539,13 +575,15 @@ def build_fast_lifter(model: nn.Module,
         # compiled or traced code cannot raise on values: refuse them here
         check_finite_keypoints(keypoints)
         keypoints = keypoints.to(device, torch.float32)
-        # a malformed input goes whole to the model, which names the problem
-        n = chunk_samples(keypoints.shape[1]) \
-            if chunk and keypoints.ndim > 1 else len(keypoints)
         with torch.inference_mode():
-            if n >= len(keypoints):
+            # a malformed input goes whole to the model, which names the
+            # problem
+            if not chunk or keypoints.ndim < 2:
                 return fn(keypoints)
-            return torch.cat([fn(part) for part in keypoints.split(n)])
+            frames = keypoints.shape[1]
+            if compile:  # compiled code uses all threads itself
+                return in_chunks(fn, keypoints, chunk_samples(frames))
+            return map_windows(fn, keypoints, lambda: chunk_samples(frames))
 
     run.net = net  # type: ignore[attr-defined]
     return run
@@ -558,6 +596,7 @@ __all__ = [
     'use_onednn_train_linear_', 'fp32_norm_and_attention_', 'bf16_supported',
     'cast_matmul_weights_', 'TokenMajorAttention',
     'use_spatial_kernels_', 'use_pytorch_spatial_kernels_', 'JointGroupNorm',
+    'RowLayerNorm',
     'CompiledCPUCrossFormer',
     'compile_cpu_inference_', 'build_fast_lifter'
 ]

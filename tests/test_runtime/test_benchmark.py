@@ -14,6 +14,7 @@ from mmcrossformer.models.backbones.crossformer import Attention
 from mmcrossformer.runtime import benchmark as B
 from mmcrossformer.runtime.fast_paths import (JointGroupNorm,
                                               LiftingForward,
+                                              build_fast_lifter,
                                               TokenMajorAttention,
                                               onednn_available)
 from mmpose.structures import PoseDataSample
@@ -52,6 +53,24 @@ def test_inference_round_gives_consistent_rows():
         chunks[name] = spy_encode(paths[name][2].net.backbone)
         paths[name][2](torch.randn(50, *SHAPE))
     assert chunks == {B.DEFAULT_FP32: [24, 24, 2], B.UNCHUNKED_FP32: [50]}
+    # with two threads, two single-threaded workers take 25 windows each;
+    # the rows beside run each chunk on both threads
+    torch.set_num_threads(2)
+    try:
+        paths2 = B.inference_paths(model, CPU, SHAPE, bf16=False,
+                                   compile=False, onnx=False)
+        assert set(paths2) == expected | ({B.DEFAULT_FP32 + B.NO_WORKERS}
+                                          if B.DEFAULT_FP32 in expected
+                                          else set())
+        if B.DEFAULT_FP32 in expected:  # both rows run the same network
+            sizes = spy_encode(paths2[B.DEFAULT_FP32][2].net.backbone)
+            paths2[B.DEFAULT_FP32][2](torch.randn(50, *SHAPE))
+            assert sorted(sizes) == [1, 1, 24, 24]
+            sizes.clear()
+            paths2[B.DEFAULT_FP32 + B.NO_WORKERS][2](torch.randn(50, *SHAPE))
+            assert sizes == [48, 2]
+    finally:
+        torch.set_num_threads(1)
     # every path computes the plain model's function
     x = torch.randn(2, *SHAPE)
     plain = small_model()
@@ -278,6 +297,23 @@ def test_profile_parts_and_rest():
     assert all(not m._forward_hooks and not m._forward_pre_hooks
                for m in model.modules())
     assert B.profile_table(rows).count('\n') == len(rows) + 1
+
+
+def test_profile_of_workers_is_per_thread():
+    """On two single-threaded workers the modules of a part run at the
+    same time: their time is summed over the threads and divided by two,
+    so that the parts stay within the call."""
+    run = build_fast_lifter(small_model(), 'fp32')
+    x = torch.randn(96, *SHAPE)
+    torch.set_num_threads(2)
+    try:
+        rows = B.profile_modules(run.net, lambda: run(x), rounds=3)
+    finally:
+        torch.set_num_threads(1)
+    by_part = {r['part']: r for r in rows}
+    parts = sum(r['ms'] for r in rows[:-2])
+    assert 0 < parts <= by_part['total']['ms']
+    assert by_part[B.PROFILE_REST]['ms'] >= 0
 
 
 class _Event:

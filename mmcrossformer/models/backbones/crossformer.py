@@ -405,13 +405,14 @@ class CrossFormer(BaseModule):
             with the MLP's GELU fused in
             (:class:`~mmcrossformer.runtime.fast_paths.OneDNNEvalLinear`:
             same parameters, within 1e-5 of the plain layers), the spatial
-            attention token-major and the CJI's GroupNorm through the
-            kernels of :mod:`mmcrossformer.ops`
+            attention token-major, the CJI's GroupNorm and the spatial
+            LayerNorms through the kernels of :mod:`mmcrossformer.ops`
             (:func:`~mmcrossformer.runtime.fast_paths.use_spatial_kernels_`)
-            and encode
-            large batches in chunks of about :data:`INFERENCE_CHUNK_FRAMES`
-            frames per thread (same results). Training and GPUs compute
-            exactly as without it. The configs turn it on.
+            and encode large batches in chunks of about
+            :data:`INFERENCE_CHUNK_FRAMES` frames per thread, with several
+            threads on single-threaded workers, one per thread (same
+            results). Training and GPUs compute exactly as without it. The
+            configs turn it on.
         inference_dtype (str): ``'fp32'``, or ``'bf16'`` to run the
             backbone in eval mode under bfloat16 autocast (matrix products
             in bf16; GroupNorm and attention products in fp32), returning
@@ -568,24 +569,26 @@ class CrossFormer(BaseModule):
                 return (self.encode_in_chunks(x).float(), )
         return (self.encode_in_chunks(x), )
 
-    def inference_chunk(self, x: Tensor) -> int:
-        """Samples of ``x`` (B, F, J, C) to encode at once: B, except in
-        CPU inference with ``chunk_frames`` set (no autograd, not traced or
-        compiled), where chunks hold about ``chunk_frames`` frames per
-        thread."""
-        if not self.chunk_frames or x.device.type != 'cpu' or \
-                torch.is_grad_enabled() or torch.jit.is_tracing() or \
-                torch.compiler.is_compiling():
-            return x.shape[0]
-        return chunk_samples(x.shape[1], self.chunk_frames)
+    def chunked_inference(self, x: Tensor) -> bool:
+        """Whether ``x`` is encoded in chunks: CPU inference (no autograd,
+        not traced or compiled) with ``chunk_frames`` set."""
+        return bool(self.chunk_frames) and x.device.type == 'cpu' and not (
+            torch.is_grad_enabled() or torch.jit.is_tracing()
+            or torch.compiler.is_compiling())
 
     def encode_in_chunks(self, x: Tensor) -> Tensor:
-        """:meth:`encode`, in chunks of :meth:`inference_chunk` samples
-        (every sample is encoded on its own, so the result is the same)."""
-        n = self.inference_chunk(x)
-        if n >= x.shape[0]:
+        """:meth:`encode`, in :meth:`chunked_inference` in chunks of
+        :func:`chunk_samples` windows (about ``chunk_frames`` frames per
+        torch thread; every window is encoded on its own, so the result is
+        the same), with several torch threads on single-threaded workers,
+        one per thread, each encoding a share of the batch
+        (:func:`mmcrossformer.runtime.cpu_workers.map_windows`)."""
+        if not self.chunked_inference(x):
             return self.encode(x)
-        return torch.cat([self.encode(chunk) for chunk in x.split(n)])
+        from ...runtime.cpu_workers import map_windows
+        frames = x.shape[1]
+        return map_windows(self.encode, x,
+                           lambda: chunk_samples(frames, self.chunk_frames))
 
     def encode(self, x: Tensor) -> Tensor:
         """(B, F, J, C) keypoints -> (B, F, J*D) features."""
