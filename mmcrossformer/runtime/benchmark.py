@@ -37,6 +37,7 @@ from .fast_paths import (OneDNNEvalLinear, TokenMajorAttention,
                          build_fast_lifter, compile_cpu_inference_,
                          onednn_available, use_pytorch_spatial_kernels_,
                          use_onednn_train_linear_, use_plain_inference_)
+from . import cpu_workers
 from .cpu_workers import no_workers
 from .forward import LiftingForward
 from .released import ReleasedForward
@@ -133,6 +134,25 @@ def peak_memory_mib(fn: Callable[[], object], device: torch.device) -> float:
         current += e.self_cpu_memory_usage
         peak = max(peak, current)
     return peak / 2**20 if peak else float('nan')
+
+
+def inference_memory_mib(fn: Callable[[torch.Tensor], object],
+                         x: torch.Tensor, device: torch.device) -> float:
+    """:func:`peak_memory_mib` of ``fn(x)``; where that ran on the CPU
+    workers of :mod:`~mmcrossformer.runtime.cpu_workers`, whose
+    allocations the profiler does not see, the thread count times the peak
+    of one worker's share of ``x`` run alone on one thread."""
+    calls = cpu_workers.pool_calls()
+    mib = peak_memory_mib(lambda: fn(x), device)
+    if cpu_workers.pool_calls() == calls:
+        return mib
+    threads = torch.get_num_threads()
+    share = x[:-(-len(x) // threads)]
+    torch.set_num_threads(1)
+    try:
+        return threads * peak_memory_mib(lambda: fn(share), device)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def matmul_size(device: torch.device) -> int:
@@ -503,8 +523,8 @@ def bench_inference(paths: Paths, device: torch.device,
                     flops_per_s=achieved,
                     peak_share=achieved / peaks.get(dt, peaks['fp32']),
                     speedup=base / sec,
-                    memory_mib=float('nan') if blind else peak_memory_mib(
-                        lambda: f(x), device)))
+                    memory_mib=float('nan') if blind else
+                    inference_memory_mib(f, x, device)))
     return rows
 
 
@@ -1040,7 +1060,8 @@ __all__ = [
     'device_time_by_part', 'explicit_attention', 'fmt', 'fmt_rate',
     'fused_attention', 'hook_parts', 'inference_paths', 'inference_table',
     'interleaved', 'load_batches', 'loader_table', 'matmul_peak',
-    'matmul_size', 'matmul_table', 'peak_memory_mib', 'profile_modules',
+    'inference_memory_mib', 'matmul_size', 'matmul_table', 'peak_memory_mib',
+    'profile_modules',
     'profile_modules_cuda', 'profile_part', 'profile_table',
     'project_training', 'projection_table', 'rate', 'released_path',
     'same_sample', 'spread', 'table', 'train_table'

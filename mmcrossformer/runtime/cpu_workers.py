@@ -28,6 +28,7 @@ _lock = threading.Lock()
 _pool: Optional[ThreadPoolExecutor] = None
 _pool_threads = 0
 _sequential = threading.local()
+_pool_calls = 0
 
 
 def _become_single_threaded(ready: threading.Barrier) -> None:
@@ -77,6 +78,13 @@ def no_workers():
         _sequential.active = before
 
 
+def pool_calls() -> int:
+    """How many :func:`map_windows` calls have run on the workers so far
+    (the benchmark's memory figure needs to know: the profiler does not
+    see the workers' allocations)."""
+    return _pool_calls
+
+
 def in_chunks(fn: Callable[[Tensor], Tensor], x: Tensor,
               chunk: int) -> Tensor:
     """``fn`` over ``x`` (B, ...) in chunks of at most ``chunk`` samples,
@@ -102,6 +110,8 @@ def map_windows(fn: Callable[[Tensor], Tensor], x: Tensor,
     if threads == 1 or len(x) < threads or getattr(_sequential, 'active',
                                                    False):
         return in_chunks(fn, x, chunk())
+    global _pool_calls
+    _pool_calls += 1
     grad = torch.is_grad_enabled()
     inference = torch.is_inference_mode_enabled()
     autocast = torch.is_autocast_enabled('cpu')
@@ -115,4 +125,4 @@ def map_windows(fn: Callable[[Tensor], Tensor], x: Tensor,
     return torch.cat(list(workers(threads).map(run, x.tensor_split(threads))))
 
 
-__all__ = ['in_chunks', 'map_windows', 'no_workers', 'workers']
+__all__ = ['in_chunks', 'map_windows', 'no_workers', 'pool_calls', 'workers']

@@ -316,6 +316,23 @@ def test_profile_of_workers_is_per_thread():
     assert by_part[B.PROFILE_REST]['ms'] >= 0
 
 
+def test_memory_of_workers_is_seen():
+    """The profiler does not see the allocations of the CPU workers: their
+    memory is the thread count times one worker's share alone."""
+    run = build_fast_lifter(small_model(), 'fp32')
+    x = torch.randn(50, *SHAPE)
+    torch.set_num_threads(1)
+    alone = B.peak_memory_mib(lambda: run(x[:25]), CPU)
+    assert B.inference_memory_mib(run, x, CPU) == B.peak_memory_mib(
+        lambda: run(x), CPU) > 0
+    torch.set_num_threads(2)
+    try:
+        got = B.inference_memory_mib(run, x, CPU)
+    finally:
+        torch.set_num_threads(1)
+    assert got == pytest.approx(2 * alone, rel=0.05)
+
+
 class _Event:
     """What device_time_by_part reads of a torch.profiler event."""
 
