@@ -50,8 +50,9 @@ def parse_args() -> argparse.Namespace:
         default='auto',
         help='run the backbone\'s CPU inference through torch.compile '
         '(within 1e-5 of the eager model, faster; the first batch compiles, '
-        '10-35 s); auto: on the CPU when the test windows hold at least '
-        f'{COMPILE_MIN_FRAMES} frames in all')
+        '10-35 s); auto: on the CPU with one torch thread (with more, the '
+        'eager model\'s single-threaded workers are faster) when the test '
+        f'windows hold at least {COMPILE_MIN_FRAMES} frames in all')
     add_runner_args(parser)
     args = parser.parse_args()
     if args.dump and not args.dump.endswith(('.pkl', '.pickle')):

@@ -42,10 +42,11 @@ def prepare_runner_cfg(cfg: Config, loaders: Sequence[str]) -> Config:
 #: Frames (test windows x window length) from which ``tools/test.py
 #: --compile auto`` compiles the backbone's CPU inference: compiling takes
 #: 10-35 s on 2 cores and saved 3.5-5.8 ms per 81-frame window (43-72 us
-#: per frame; docs/benchmark.md), so it pays from 0.15-0.8 M frames; one
-#: run saved only 0.4 ms at 2 threads, where a test set at this threshold
-#: loses about 5 s (Human3.6M's test split with 81-frame windows: 44 M;
-#: the generated one's 24,000 windows: 1.9 M with 81 frames, 0.2 M with 9)
+#: per frame; docs/benchmark.md), so it pays from 0.15-0.8 M frames
+#: (Human3.6M's test split with 81-frame windows: 44 M; the generated
+#: one's 24,000 windows: 1.9 M with 81 frames, 0.2 M with 9). At one
+#: torch thread only: with more, the eager model's single-threaded workers
+#: were 6-13 % faster than compiled code (docs/benchmark.md)
 COMPILE_MIN_FRAMES = 1_000_000
 
 
@@ -65,9 +66,11 @@ def compile_test_model(runner, mode: str = 'auto') -> bool:
     (:func:`~mmcrossformer.runtime.fast_paths.compile_cpu_inference_`,
     within 1e-5 of the eager model) when ``mode`` is ``'on'``, or
     ``'auto'`` and the model is on the CPU, a C++ compiler is installed
-    (inductor emits C++) and the test set holds at least
-    :data:`COMPILE_MIN_FRAMES` frames (windows x window length); logs the
-    choice and returns it. Build the runner first; the checkpoint may be
+    (inductor emits C++), torch runs one thread (with more, the eager
+    model's single-threaded workers are faster:
+    :mod:`~mmcrossformer.runtime.cpu_workers`) and the test set holds at
+    least :data:`COMPILE_MIN_FRAMES` frames (windows x window length);
+    logs the choice and returns it. Build the runner first; the checkpoint may be
     loaded after (the weights are read at every call)."""
     if mode not in ('auto', 'on', 'off'):
         raise ValueError(f"compile mode must be 'auto', 'on' or 'off', "
@@ -98,6 +101,13 @@ def compile_test_model(runner, mode: str = 'auto') -> bool:
     if mode == 'auto':
         windows = len(runner.test_dataloader.dataset)
         frames = windows * backbones[0].num_frames
+        threads = torch.get_num_threads()
+        if threads > 1:
+            logger.info(f'Eager CPU inference: with {threads} torch threads '
+                        'the eager model encodes on single-threaded '
+                        'workers, faster than compiled code (docs/'
+                        'benchmark.md; --compile on to compile anyway)')
+            return False
         if frames < COMPILE_MIN_FRAMES:
             logger.info(f'Eager CPU inference: {windows} test windows of '
                         f'{backbones[0].num_frames} frames, fewer than the '

@@ -139,8 +139,9 @@ def test_slurm_scripts_call_srun_as_mmpose_does(tmp_path, script, extra):
 
 
 def test_compile_choice(monkeypatch):
-    """``--compile``: off never; auto on the CPU from COMPILE_MIN_FRAMES
-    test frames (windows x window length) and with a C++ compiler; on
+    """``--compile``: off never; auto on the CPU at one torch thread from
+    COMPILE_MIN_FRAMES test frames (windows x window length) and with a
+    C++ compiler; on
     refuses, naming why, where it cannot compile."""
     from types import SimpleNamespace
 
@@ -158,10 +159,18 @@ def test_compile_choice(monkeypatch):
         return type(r.model.backbone) is CompiledCPUCrossFormer
 
     monkeypatch.setattr(entry, 'cpp_compiler', lambda: '/usr/bin/g++')
+    monkeypatch.setattr(torch, 'get_num_threads', lambda: 1)
     few, many = runner(entry.COMPILE_MIN_FRAMES - 27), runner(
         entry.COMPILE_MIN_FRAMES)
     assert not entry.compile_test_model(few, 'auto') and not compiled(few)
     assert entry.compile_test_model(many, 'auto') and compiled(many)
+    # with more threads the eager model's workers are faster: auto stays
+    # eager, on still compiles
+    monkeypatch.setattr(torch, 'get_num_threads', lambda: 2)
+    many = runner(entry.COMPILE_MIN_FRAMES)
+    assert not entry.compile_test_model(many, 'auto') and not compiled(many)
+    assert entry.compile_test_model(many, 'on') and compiled(many)
+    monkeypatch.setattr(torch, 'get_num_threads', lambda: 1)
     r = runner(entry.COMPILE_MIN_FRAMES)
     assert not entry.compile_test_model(r, 'off') and not compiled(r)
     assert entry.compile_test_model(few, 'on') and compiled(few)
