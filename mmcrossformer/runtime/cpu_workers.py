@@ -7,9 +7,10 @@ T torch threads, :func:`map_windows` gives each of T worker threads (torch
 set to one thread there) a contiguous share of the batch instead of running
 every operator on T threads: the many small operators of the model
 (LayerNorms, the 17-joint attention, GroupNorms, residual additions) gain
-little from a second thread and pay for starting it, while independent
-shares keep both cores busy (docs/benchmark.md: the bf16 lifter 1.1-1.15x
-faster at 2 threads). PyTorch releases the GIL inside its operators.
+little from a second thread, while independent shares keep both cores on
+whole operators (docs/benchmark.md, 2 threads: the default path
+1.10-1.11x, the bf16 lifter 1.17-1.25x faster). PyTorch releases the GIL
+inside its operators.
 
 Grad mode, inference mode and CPU autocast are per thread in PyTorch: the
 workers run under the caller's.
