@@ -46,7 +46,7 @@ def prepare_runner_cfg(cfg: Config, loaders: Sequence[str]) -> Config:
 #: (Human3.6M's test split with 81-frame windows: 44 M; the generated
 #: one's 24,000 windows: 1.9 M with 81 frames, 0.2 M with 9). At one
 #: torch thread only: with more, the eager model's single-threaded workers
-#: were 6-13 % faster than compiled code (docs/benchmark.md)
+#: were 6-19 % faster than compiled code (docs/benchmark.md)
 COMPILE_MIN_FRAMES = 1_000_000
 
 
