@@ -70,8 +70,8 @@ def compile_test_model(runner, mode: str = 'auto') -> bool:
     model's single-threaded workers are faster:
     :mod:`~mmcrossformer.runtime.cpu_workers`) and the test set holds at
     least :data:`COMPILE_MIN_FRAMES` frames (windows x window length);
-    logs the choice and returns it. Build the runner first; the checkpoint may be
-    loaded after (the weights are read at every call)."""
+    logs the choice and returns it. Build the runner first; the checkpoint
+    may be loaded after (the weights are read at every call)."""
     if mode not in ('auto', 'on', 'off'):
         raise ValueError(f"compile mode must be 'auto', 'on' or 'off', "
                          f'got {mode!r}')

@@ -42,7 +42,7 @@ and, where they were built, ``mmcrossformer::token_major_attention`` and
 """
 import contextlib
 import copy
-from typing import Callable, Optional, Union
+from typing import Callable, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -273,6 +273,16 @@ def fp32_norm_and_attention_(module: nn.Module) -> nn.Module:
     return module
 
 
+def cpu_inference(module: nn.Module, x: Tensor,
+                  dtypes: Tuple[torch.dtype, ...]) -> bool:
+    """Whether ``module`` runs ``x`` in CPU inference, where the kernels of
+    :mod:`mmcrossformer.ops` apply: eval mode, no autograd, not traced
+    (exporters see PyTorch's modules), a CPU tensor of one of ``dtypes``."""
+    return not (module.training or torch.is_grad_enabled()
+                or torch.jit.is_tracing()) and x.device.type == 'cpu' and \
+        x.dtype in dtypes
+
+
 class TokenMajorAttention(Attention):
     """:class:`Attention` (same parameters and arithmetic) for many short
     sequences with narrow heads, the spatial encoder's: 17 joints, 4
@@ -296,9 +306,7 @@ class TokenMajorAttention(Attention):
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, N, dim) -> (B, N, dim)."""
-        if self.training or torch.is_grad_enabled() or \
-                x.device.type != 'cpu' or torch.jit.is_tracing() or \
-                x.dtype not in (torch.float32, torch.bfloat16):
+        if not cpu_inference(self, x, (torch.float32, torch.bfloat16)):
             return super().forward(x)
         if not (ops.HAS_KERNELS or torch.compiler.is_compiling()):
             ops.warn_not_built()
@@ -340,9 +348,7 @@ class JointGroupNorm(nn.GroupNorm):
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, C, 1, N) -> (B, C, 1, N)."""
-        if self.training or torch.is_grad_enabled() or \
-                x.device.type != 'cpu' or torch.jit.is_tracing() or \
-                x.dtype not in (torch.float32, torch.bfloat16):
+        if not cpu_inference(self, x, (torch.float32, torch.bfloat16)):
             return super().forward(x)
         if not ops.HAS_KERNELS:
             if not torch.compiler.is_compiling():
@@ -367,9 +373,8 @@ class RowLayerNorm(nn.LayerNorm):
     dtypes) it is ``nn.LayerNorm``."""
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.training or torch.is_grad_enabled() or not ops.HAS_KERNELS \
-                or x.device.type != 'cpu' or x.dtype != torch.float32 or \
-                torch.jit.is_tracing() or torch.compiler.is_compiling():
+        if not (cpu_inference(self, x, (torch.float32, )) and ops.HAS_KERNELS)\
+                or torch.compiler.is_compiling():
             return super().forward(x)
         return torch.ops.mmcrossformer.row_layer_norm(x, self.weight,
                                                       self.bias, self.eps)
